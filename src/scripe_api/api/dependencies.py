@@ -1,0 +1,41 @@
+"""Annotated aliases routes declare their inputs with."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+
+from scripe_api.api.state import Services
+from scripe_api.db.session import UnitOfWork
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+async def get_unit_of_work(request: Request) -> AsyncIterator[UnitOfWork]:
+    # scope="function" (below): the commit runs when the handler returns, before the response
+    # is sent, so a client never sees a success that is not durable.
+    async with get_services(request).resources.unit_of_work() as uow:
+        yield uow
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+UnitOfWorkDep = Annotated[UnitOfWork, Depends(get_unit_of_work, scope="function")]
+
+LimitQuery = Annotated[
+    int | None,
+    Query(
+        ge=1,
+        le=1000,
+        description="Page size, default 50. Values from 201 to 1000 are clamped to 200; "
+        "anything else outside 1…200 is a 400 bad_pagination.",
+    ),
+]
+CursorQuery = Annotated[
+    str | None,
+    Query(description="Opaque cursor from a previous page's `pagination.next_cursor`."),
+]

@@ -1,0 +1,152 @@
+"""One renderer for every error: AppErrors, validation failures, HTTP errors and crashes."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import asyncpg
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from redis.exceptions import RedisError
+from sqlalchemy import exc as sa_exc
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+from starlette.routing import Match
+
+from scripe_api.api.middleware.request_context import error_body
+from scripe_api.core.errors import (
+    AppError,
+    BadPagination,
+    InternalError,
+    InvalidRequest,
+    MethodNotAllowed,
+    NotFound,
+    ServiceUnavailable,
+    Unprocessable,
+)
+from scripe_api.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+_ENUM_ERRORS = frozenset({"enum", "literal_error"})
+_PAGINATION_PARAMS = frozenset({"limit"})
+
+
+def render(request: Request, error: AppError) -> Response:
+    request_id = request.state.request_id
+    return Response(
+        content=error_body(error, request_id),
+        status_code=error.status_code,
+        media_type="application/json",
+        headers=error.headers or None,
+    )
+
+
+def validation_error(errors: Sequence[Any]) -> AppError:
+    """Map pydantic's errors to §1.5: enum misses in a body are 422, everything else 400."""
+    first = errors[0]
+    loc = [str(part) for part in first.get("loc", ())]
+    source, field_path = (loc[0], loc[1:]) if loc else ("body", [])
+    field = ".".join(field_path) or source
+    kind = first.get("type", "")
+    if source == "query" and field_path[:1] and field_path[0] in _PAGINATION_PARAMS:
+        return BadPagination()
+    if source == "body" and kind in _ENUM_ERRORS:
+        return Unprocessable(
+            f"{field}: {first.get('msg', 'value not allowed')}.", details={"field": field}
+        )
+    if kind == "json_invalid":
+        return InvalidRequest("The request body is not valid JSON.", details={"field": "body"})
+    if kind == "extra_forbidden":
+        message = f"Unknown field '{field}'."
+    elif kind == "missing":
+        message = (
+            f"Missing required {'field' if source == 'body' else source + ' parameter'} '{field}'."
+        )
+    else:
+        message = f"Invalid {field}: {first.get('msg', 'invalid value')}."
+    return InvalidRequest(message, details={"field": field})
+
+
+def is_database_unavailable(error: BaseException) -> bool:
+    """True when `error` (or its cause chain) means Postgres could not be reached.
+
+    asyncpg raises plain OSErrors when it cannot connect, so socket errors count, unless the
+    chain shows they came from Redis (whose outages never make the API answer 503).
+    """
+    chain: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    if any(isinstance(link, RedisError) for link in chain):
+        return False
+    for current in chain:
+        if isinstance(current, sa_exc.DBAPIError) and current.connection_invalidated:
+            return True
+        if isinstance(
+            current,
+            sa_exc.TimeoutError  # pool exhausted: the database cannot keep up
+            | sa_exc.DisconnectionError
+            | asyncpg.PostgresConnectionError
+            | asyncpg.CannotConnectNowError
+            | asyncpg.InterfaceError
+            | ConnectionError
+            | TimeoutError
+            | OSError,
+        ):
+            return True
+    return False
+
+
+def install_error_handlers(app: FastAPI, settings: Settings) -> None:
+    retry_after = str(settings.unavailable_retry_after_seconds)
+
+    async def on_app_error(request: Request, error: Exception) -> Response:
+        assert isinstance(error, AppError)
+        return render(request, error)
+
+    async def on_validation_error(request: Request, error: Exception) -> Response:
+        assert isinstance(error, RequestValidationError)
+        return render(request, validation_error(error.errors()))
+
+    async def on_http_error(request: Request, error: Exception) -> Response:
+        assert isinstance(error, StarletteHTTPException)
+        if error.status_code == 404:
+            return render(request, NotFound(f"No route for {request.url.path}."))
+        if error.status_code == 405:
+            allowed = _allowed_methods(request)
+            return render(
+                request,
+                MethodNotAllowed(
+                    f"{request.method} is not allowed here; use {', '.join(allowed)}.",
+                    headers={"Allow": ", ".join(allowed)},
+                ),
+            )
+        logger.warning("http error %s", error.status_code)
+        return render(request, InvalidRequest(str(error.detail)))
+
+    async def on_unexpected(request: Request, error: Exception) -> Response:
+        if is_database_unavailable(error):
+            logger.warning("database unavailable: %s", type(error).__name__)
+            return render(request, ServiceUnavailable(headers={"Retry-After": retry_after}))
+        logger.exception("internal error", extra={"request_id": request.state.request_id})
+        return render(request, InternalError())
+
+    app.add_exception_handler(AppError, on_app_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
+    app.add_exception_handler(Exception, on_unexpected)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method any route on this path accepts (Starlette names only the first match's)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches({**request.scope, "method": "__ANY__"})
+        route_methods = getattr(route, "methods", None)
+        if match is not Match.NONE and route_methods:
+            methods.update(route_methods)
+    return sorted(methods)

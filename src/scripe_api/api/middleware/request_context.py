@@ -1,0 +1,142 @@
+"""Outermost pure-ASGI middleware: request id, API version, body cap, last-resort 500.
+
+It wraps Starlette's whole stack (see `ScripeApp.build_middleware_stack`), so its headers reach
+every response, including 500s and errors raised before routing; headers set by inner
+middleware would be lost on an unhandled exception.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import orjson
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from scripe_api.core.errors import AppError, InternalError, PayloadTooLarge, VersionUnsupported
+from scripe_api.core.ids import new_id
+from scripe_api.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+VERSION_HEADER = "scripe-api-version"
+
+
+class _BodyTooLarge(Exception):
+    """Raised from `receive` when a body without Content-Length grows past its cap."""
+
+
+def error_body(error: AppError, request_id: str) -> bytes:
+    payload: dict[str, Any] = {
+        "code": error.code,
+        "message": error.message,
+        "request_id": request_id,
+        "docs_url": f"https://docs.scripe.io/api/v1/errors#{error.code}",
+    }
+    if error.details is not None:
+        payload["details"] = error.details
+    if error.meta is not None:
+        payload["meta"] = error.meta
+    return orjson.dumps({"error": payload})
+
+
+class RequestContextMiddleware:
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = new_id("req")
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        headers = Headers(scope=scope)
+        requested = headers.get(VERSION_HEADER)
+        version = requested or self.settings.current_version
+        response_headers = self._context_headers(request_id, version)
+        # Later layers (the rate limiter) add their headers to this same dict.
+        state["response_headers"] = response_headers
+        started = False
+
+        async def send_with_context(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                mutable = MutableHeaders(scope=message)
+                for name, value in response_headers.items():
+                    mutable[name] = value
+            await send(message)
+
+        if requested is not None and requested not in self.settings.accepted_versions:
+            # Answer in the current version: the requested one is not something we speak.
+            response_headers["Scripe-Api-Version"] = self.settings.current_version
+            await self._send_error(
+                send_with_context,
+                VersionUnsupported(
+                    f"Scripe-Api-Version '{requested}' is not supported.",
+                    details={"accepted": list(self.settings.accepted_versions)},
+                ),
+                request_id,
+            )
+            return
+
+        cap = self.settings.large_body_paths.get(scope["path"], self.settings.max_body_bytes)
+        declared = headers.get("content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > cap):
+            await self._send_error(send_with_context, _too_large(cap), request_id)
+            return
+
+        received = 0
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > cap:
+                    raise _BodyTooLarge()
+            return message
+
+        try:
+            await self.app(
+                scope, counting_receive if declared is None else receive, send_with_context
+            )
+        except _BodyTooLarge:
+            if not started:
+                await self._send_error(send_with_context, _too_large(cap), request_id)
+        except Exception:
+            # Starlette's ServerErrorMiddleware has already rendered and logged the 500 when
+            # the response started; otherwise answer it here, never with internals.
+            if not started:
+                logger.exception("unhandled error", extra={"request_id": request_id})
+                await self._send_error(send_with_context, InternalError(), request_id)
+
+    def _context_headers(self, request_id: str, version: str) -> dict[str, str]:
+        headers = {"X-Request-Id": request_id, "Scripe-Api-Version": version}
+        sunset = self.settings.deprecated_versions.get(version)
+        if sunset is not None:
+            headers["Scripe-Deprecation"] = (
+                f"{version}; sunset={sunset}; replacement={self.settings.current_version}"
+            )
+        return headers
+
+    @staticmethod
+    async def _send_error(send: Send, error: AppError, request_id: str) -> None:
+        body = error_body(error, request_id)
+        headers: list[tuple[bytes, bytes]] = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+        ]
+        headers.extend((k.lower().encode(), v.encode()) for k, v in error.headers.items())
+        if error.status_code == 413:
+            # The unread body makes the connection unusable for another request.
+            headers.append((b"connection", b"close"))
+        await send({"type": "http.response.start", "status": error.status_code, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+def _too_large(cap: int) -> PayloadTooLarge:
+    return PayloadTooLarge(f"The request body exceeds the {cap // 1024} KB limit.")

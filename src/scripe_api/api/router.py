@@ -1,0 +1,24 @@
+"""All routers, mounted under /v1 (and the orchestrator probes outside it)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+
+from scripe_api.api.schemas import ErrorEnvelope
+from scripe_api.health.routes import probes
+from scripe_api.health.routes import router as health_router
+from scripe_api.projects.routes import router as projects_router
+from scripe_api.workspaces.routes import router as workspaces_router
+
+ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
+    "4XX": {"model": ErrorEnvelope, "description": "Client error (see `error.code`)."},
+    "5XX": {"model": ErrorEnvelope, "description": "Server error (see `error.code`)."},
+}
+
+
+def include_routers(app: FastAPI) -> None:
+    v1 = APIRouter(prefix="/v1", responses=ERROR_RESPONSES)
+    for router in (health_router, workspaces_router, projects_router):
+        v1.include_router(router)
+    app.include_router(v1)
+    app.include_router(probes)

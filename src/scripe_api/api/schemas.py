@@ -1,0 +1,69 @@
+"""Shared response/request building blocks: camelCase models, timestamps, envelopes, errors."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
+from pydantic.alias_generators import to_camel
+
+from scripe_api.core.clock import format_timestamp
+
+T = TypeVar("T")
+
+# ISO 8601 UTC with millisecond precision and a `Z` suffix: 2026-05-15T08:21:00.000Z.
+Timestamp = Annotated[
+    datetime,
+    PlainSerializer(format_timestamp, return_type=str),
+    WithJsonSchema(
+        {"type": "string", "format": "date-time", "example": "2026-05-15T08:21:00.000Z"}
+    ),
+]
+
+
+class ApiModel(BaseModel):
+    """A resource as clients see it: camelCase fields, built from ORM rows."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, from_attributes=True)
+
+
+class RequestModel(BaseModel):
+    """A request body: strict about unknown keys at every level (they are a 400)."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=False, extra="forbid")
+
+
+class Envelope(BaseModel, Generic[T]):
+    data: T
+
+    @classmethod
+    def model_parametrized_name(cls, params: tuple[Any, ...]) -> str:
+        return f"{params[0].__name__}Envelope"
+
+
+class Pagination(BaseModel):
+    next_cursor: str | None = Field(description="Pass as `cursor` to get the next page.")
+    has_more: bool = Field(description="Loop until this is false.")
+
+
+class ListEnvelope(BaseModel, Generic[T]):
+    data: list[T]
+    pagination: Pagination
+
+    @classmethod
+    def model_parametrized_name(cls, params: tuple[Any, ...]) -> str:
+        return f"{params[0].__name__}List"
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(examples=["not_found"])
+    message: str
+    request_id: str = Field(examples=["req_01J9ZA7Q1K6W4X2Y3Z5A6B7C8D"])
+    docs_url: str
+    details: dict[str, Any] | None = None
+    meta: dict[str, Any] | None = None
+
+
+class ErrorEnvelope(BaseModel):
+    error: ErrorBody

@@ -1,0 +1,7 @@
+"""All tables, imported here so `Base.metadata` is complete for Alembic and the drift test."""
+
+from scripe_api.db.models.api_key import ApiKey
+from scripe_api.db.models.project import Project
+from scripe_api.db.models.workspace import Workspace
+
+__all__ = ["ApiKey", "Project", "Workspace"]

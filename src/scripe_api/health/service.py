@@ -1,0 +1,76 @@
+"""Dependency checks with latency. Each check has its own short timeout and never raises."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable
+from typing import TypeVar
+
+from sqlalchemy import text
+
+from scripe_api.db.migrations import current_revision, head_revision
+from scripe_api.health.schemas import (
+    DependencyCheck,
+    GeneratorInfo,
+    HealthChecks,
+    HealthRead,
+    QueueCheck,
+)
+from scripe_api.resources import Resources
+
+T = TypeVar("T")
+
+CHECK_TIMEOUT_SECONDS = 2.0
+QUEUE_NAME = "arq:queue"
+
+
+async def _timed(awaitable: Awaitable[T]) -> tuple[T | None, DependencyCheck]:
+    started = time.perf_counter()
+    try:
+        result = await asyncio.wait_for(awaitable, CHECK_TIMEOUT_SECONDS)
+    except Exception as error:  # any failure is a failed check, never a failed request
+        return None, DependencyCheck(ok=False, error=type(error).__name__)
+    latency = round((time.perf_counter() - started) * 1000, 2)
+    return result, DependencyCheck(ok=True, latency_ms=latency)
+
+
+async def _select_one(resources: Resources) -> int:
+    async with resources.engine.connect() as connection:
+        return int((await connection.execute(text("SELECT 1"))).scalar_one())
+
+
+async def check_health(resources: Resources, version: str) -> HealthRead:
+    (_, db), (_, redis) = await asyncio.gather(
+        _timed(_select_one(resources)), _timed(resources.redis.ping())
+    )
+    depth: int | None = None
+    if redis.ok:
+        depth_value, depth_check = await _timed(resources.redis.zcard(QUEUE_NAME))
+        depth = int(depth_value) if depth_check.ok and depth_value is not None else None
+    settings = resources.settings
+    return HealthRead(
+        status="ok" if db.ok and redis.ok else "degraded",
+        version=version,
+        generator=GeneratorInfo(
+            provider=settings.generator_provider,
+            model=settings.generator_model if settings.generator_provider != "offline" else None,
+            is_ai=settings.generator_provider != "offline",
+        ),
+        checks=HealthChecks(
+            db=db, redis=redis, queue=QueueCheck(ok=depth is not None, depth=depth)
+        ),
+    )
+
+
+async def readiness(resources: Resources) -> str | None:
+    """None when ready; otherwise why not. Redis being down does not make a replica unready."""
+    try:
+        async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
+            async with resources.engine.connect() as connection:
+                revision = await connection.run_sync(current_revision)
+    except Exception as error:
+        return f"database unreachable ({type(error).__name__})"
+    if revision != head_revision():
+        return f"database at migration {revision}, expected {head_revision()}"
+    return None

@@ -1,0 +1,80 @@
+"""The ASGI app: `create_app(settings)` wires middleware, routers, error handlers, lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp
+
+from scripe_api.api.error_handlers import install_error_handlers
+from scripe_api.api.middleware.request_context import RequestContextMiddleware
+from scripe_api.api.router import include_routers
+from scripe_api.api.state import Services
+from scripe_api.resources import Resources
+from scripe_api.settings import Settings
+
+DESCRIPTION = """\
+Submit AI work (`POST /v1/posts/generations`), get back a Job, and poll `GET /v1/jobs/{jobId}`
+until it is DONE, FAILED or CANCELLED. Authenticate with `Authorization: Bearer scripe_sk_…`;
+pin the version with `Scripe-Api-Version`. Errors share one envelope:
+`{"error": {"code", "message", "request_id", "docs_url", "details"?, "meta"?}}`.
+"""
+
+
+class ScripeApp(FastAPI):
+    """FastAPI with `RequestContextMiddleware` outside Starlette's own error middleware."""
+
+    settings: Settings
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return RequestContextMiddleware(super().build_middleware_stack(), self.settings)
+
+
+def create_app(settings: Settings) -> ScripeApp:
+    """Build the API. No I/O happens here: connections open lazily on first use."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await services.resources.close()
+
+    app = ScripeApp(
+        title="Scripe API",
+        version=settings.current_version,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+        openapi_url="/openapi.json",
+        # Handler names are the operationIds SDK generators turn into method names.
+        generate_unique_id_function=lambda route: route.name,
+    )
+    app.settings = settings
+    services = Services.build(settings, Resources.open(settings))
+    app.state.services = services
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PATCH"],
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "Idempotency-Key",
+                "Scripe-Api-Version",
+            ],
+            expose_headers=[
+                "X-Request-Id",
+                "Scripe-Api-Version",
+                "Idempotent-Replayed",
+                "Retry-After",
+            ],
+        )
+    install_error_handlers(app, settings)
+    include_routers(app)
+    return app

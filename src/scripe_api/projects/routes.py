@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path
+
+from scripe_api.api.access import Access, GuardedRoute
+from scripe_api.api.dependencies import CursorQuery, LimitQuery, ServicesDep, UnitOfWorkDep
+from scripe_api.api.schemas import Envelope, ListEnvelope, Pagination
+from scripe_api.auth.principal import Principal
+from scripe_api.projects import service
+from scripe_api.projects.schemas import ProjectRead
+
+router = APIRouter(route_class=GuardedRoute, tags=["projects"])
+
+ProjectsReader = Annotated[Principal, Depends(Access(("projects:read",), "read"))]
+
+
+@router.get("/projects", response_model=ListEnvelope[ProjectRead])
+async def list_projects(
+    principal: ProjectsReader,
+    services: ServicesDep,
+    uow: UnitOfWorkDep,
+    limit: LimitQuery = None,
+    cursor: CursorQuery = None,
+) -> ListEnvelope[ProjectRead]:
+    """The workspace's projects, newest first. Follow `pagination.next_cursor` until
+    `has_more` is false."""
+    page = await service.list_projects(uow.session, principal, services.cursors, limit, cursor)
+    return ListEnvelope[ProjectRead](
+        data=[ProjectRead.model_validate(project) for project in page.items],
+        pagination=Pagination(next_cursor=page.next_cursor, has_more=page.has_more),
+    )
+
+
+@router.get("/projects/{projectId}", response_model=Envelope[ProjectRead])
+async def get_project(
+    project_id: Annotated[str, Path(alias="projectId")],
+    principal: ProjectsReader,
+    uow: UnitOfWorkDep,
+) -> Envelope[ProjectRead]:
+    """One project of the workspace. An id of another workspace is a 404, like an unknown one."""
+    project = await service.get_project(uow.session, principal, project_id)
+    return Envelope[ProjectRead](data=ProjectRead.model_validate(project))

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from scripe_api.auth.principal import Principal
+from scripe_api.core.errors import NotFound
+from scripe_api.core.ids import new_id
+from scripe_api.core.pagination import CursorCodec, Page
+from scripe_api.db.models import Project
+from scripe_api.projects import repository
+from scripe_api.projects.voice import ProjectVoice
+from scripe_api.workspaces.service import get_workspace
+
+
+async def get_project(session: AsyncSession, principal: Principal, project_id: str) -> Project:
+    project = await repository.get(session, principal.workspace_id, project_id)
+    if project is None:
+        raise NotFound(f"Project '{project_id}' was not found.")
+    return project
+
+
+async def list_projects(
+    session: AsyncSession,
+    principal: Principal,
+    codec: CursorCodec,
+    limit: int | None,
+    cursor: str | None,
+) -> Page[Project]:
+    request = codec.page_request(limit, cursor, "projects", {})
+    return await repository.list_page(session, principal.workspace_id, request, codec)
+
+
+async def create_project(
+    session: AsyncSession,
+    workspace_id: str,
+    *,
+    name: str,
+    type: str = "PERSONAL_BRAND",
+    status: str = "ACTIVE",
+    url: str | None = None,
+    voice: ProjectVoice | None = None,
+) -> Project:
+    await get_workspace(session, workspace_id)
+    voice = voice or ProjectVoice()
+    project = Project(
+        id=new_id("proj"),
+        workspace_id=workspace_id,
+        name=name,
+        type=type,
+        status=status,
+        url=url,
+        voice_profile=voice.profile.model_dump(by_alias=True),
+        voice_samples=list(voice.samples),
+        content_pillars=[pillar.model_dump(by_alias=True) for pillar in voice.pillars],
+    )
+    repository.add(session, project)
+    await session.flush()
+    return project
+
+
+async def list_workspace_projects(session: AsyncSession, workspace_id: str) -> list[Project]:
+    await get_workspace(session, workspace_id)
+    return await repository.list_all(session, workspace_id)

@@ -1,0 +1,52 @@
+"""Long-lived resources shared by the API lifespan and the worker startup: one builder for both."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from arq.connections import ArqRedis
+from redis.asyncio import ConnectionPool
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from scripe_api.db.session import UnitOfWork, create_engine, create_sessionmaker
+from scripe_api.settings import Settings
+
+
+def create_redis(settings: Settings, *, socket_timeout: float | None = None) -> ArqRedis:
+    """A Redis client that is also an arq queue client. Nothing connects until first use.
+
+    Short socket and connect timeouts: a hung Redis must not hang requests.
+    """
+    timeout = settings.redis_socket_timeout_seconds if socket_timeout is None else socket_timeout
+    pool = ConnectionPool.from_url(
+        settings.redis_url,
+        socket_timeout=timeout,
+        socket_connect_timeout=settings.redis_socket_timeout_seconds,
+        max_connections=256,
+    )
+    return ArqRedis(connection_pool=pool)
+
+
+@dataclass
+class Resources:
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    redis: ArqRedis
+
+    @classmethod
+    def open(cls, settings: Settings, *, application_name: str = "scripe-api") -> Resources:
+        engine = create_engine(settings, application_name=application_name)
+        return cls(
+            settings=settings,
+            engine=engine,
+            sessionmaker=create_sessionmaker(engine),
+            redis=create_redis(settings),
+        )
+
+    def unit_of_work(self) -> UnitOfWork:
+        return UnitOfWork(self.sessionmaker)
+
+    async def close(self) -> None:
+        await self.redis.aclose()
+        await self.engine.dispose()

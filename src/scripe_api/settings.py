@@ -1,0 +1,154 @@
+"""The one Settings object: every knob of the service, read from `SCRIPE_*` environment variables.
+
+Settings are built once at the edge (CLI, tests) and passed explicitly; nothing reads the
+environment at import time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Plan = Literal["FREE", "SOLO", "ADVANCED", "BUSINESS", "ENTERPRISE", "TRIAL"]
+API_PLANS: tuple[Plan, ...] = ("ADVANCED", "BUSINESS", "ENTERPRISE", "TRIAL")
+CURRENT_API_VERSION = "2026-08-01"
+# Secrets that must never reach production: the documented examples and obvious fillers.
+PLACEHOLDER_SECRETS = frozenset(
+    {"", "change-me", "changeme", "secret", "dev", "placeholder", "please-change-me"}
+)
+MIN_SECRET_LENGTH = 32
+
+
+class Settings(BaseSettings):
+    """Configuration of the API, the worker and the CLI."""
+
+    model_config = SettingsConfigDict(env_prefix="SCRIPE_", extra="ignore", frozen=True)
+
+    env: Literal["dev", "production", "test"] = Field(
+        "production",
+        description="`dev` relaxes the secret check and uses readable logs; `scripe-api dev` "
+        "sets it. Tests use `test`.",
+    )
+    database_url: str = Field(
+        "postgresql+asyncpg://postgres@127.0.0.1:5432/scripe",
+        description="SQLAlchemy URL of the Postgres database (asyncpg driver).",
+    )
+    redis_url: str = Field("redis://127.0.0.1:6379/0", description="URL of the Redis server.")
+    data_dir: Path = Field(
+        Path(".scripe"),
+        description="Folder of the embedded Postgres and Redis used by `scripe-api dev`.",
+    )
+    host: str = Field("127.0.0.1", description="Interface the API listens on.")
+    port: int = Field(8000, description="Port the API listens on.")
+
+    secret_keys: dict[int, SecretStr] = Field(
+        default_factory=dict,
+        description='Versioned server secrets as JSON, e.g. {"2": "new…", "1": "old…"}. The '
+        "highest version signs and digests; older versions still verify (rotation "
+        "invalidates nothing). At least 32 characters each.",
+    )
+
+    accepted_versions: list[str] = Field(
+        default_factory=lambda: [CURRENT_API_VERSION],
+        description="API versions accepted in `Scripe-Api-Version`; the first is the default.",
+    )
+    deprecated_versions: dict[str, str] = Field(
+        default_factory=dict,
+        description='Deprecated versions and their sunset dates, e.g. {"2026-08-01": '
+        '"2027-06-30"}; their responses carry `Scripe-Deprecation`.',
+    )
+
+    max_body_bytes: int = Field(256 * 1024, description="Whole-body cap for requests (413).")
+    large_body_paths: dict[str, int] = Field(
+        default_factory=lambda: {"/v1/knowledge": 1_153_434},
+        description="Paths with a larger body cap (bytes); knowledge ingest takes 1.1 MB.",
+    )
+
+    db_pool_size: int = Field(10, description="Connections kept in each process's pool.")
+    db_max_overflow: int = Field(5, description="Extra connections a pool may open at peak.")
+    db_pool_timeout_seconds: float = Field(
+        5.0, description="How long a request waits for a pooled connection before 503."
+    )
+    db_statement_timeout_ms: int = Field(15_000, description="Postgres statement_timeout.")
+    db_lock_timeout_ms: int = Field(5_000, description="Postgres lock_timeout.")
+    db_idle_in_transaction_timeout_ms: int = Field(
+        30_000, description="Postgres idle_in_transaction_session_timeout."
+    )
+    db_connect_timeout_seconds: float = Field(5.0, description="Timeout to open a connection.")
+    redis_socket_timeout_seconds: float = Field(
+        0.5, description="Socket and connect timeout of Redis calls (a hung Redis must not hang)."
+    )
+    unavailable_retry_after_seconds: int = Field(
+        5, description="`Retry-After` sent with 503 service_unavailable."
+    )
+
+    auth_cache_ttl_seconds: float = Field(
+        5.0, le=5.0, ge=0.0, description="How long a process may cache a key lookup (≤ 5 s)."
+    )
+    last_used_interval_seconds: int = Field(
+        60, description="`lastUsedAt` is written at most this often per key."
+    )
+    api_plans: list[Plan] = Field(
+        default_factory=lambda: list(API_PLANS),
+        description="Plans with API access; others get 403 plan_not_eligible.",
+    )
+
+    cors_origins: list[str] = Field(
+        default_factory=list, description="Allowed CORS origins; empty turns CORS off."
+    )
+    log_format: Literal["json", "console"] | None = Field(
+        None, description="Log format; default console in dev, json otherwise."
+    )
+    log_level: str = Field("INFO", description="Root log level.")
+
+    generator_provider: Literal["offline", "openai", "anthropic"] = Field(
+        "offline", description="Which post generator runs live-key jobs."
+    )
+    generator_model: str | None = Field(None, description="Model name of the AI provider.")
+
+    @field_validator("accepted_versions")
+    @classmethod
+    def _versions_not_empty(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("at least one API version must be accepted")
+        return value
+
+    @model_validator(mode="after")
+    def _secrets_present_outside_dev(self) -> Settings:
+        if self.env == "dev":
+            return self
+        if not self.secret_keys:
+            raise ValueError(
+                "SCRIPE_SECRET_KEYS is required outside dev, e.g. "
+                '\'{"1": "<at least 32 random characters>"}\''
+            )
+        for version, secret in self.secret_keys.items():
+            value = secret.get_secret_value()
+            if value.lower() in PLACEHOLDER_SECRETS or len(value) < MIN_SECRET_LENGTH:
+                raise ValueError(
+                    f"SCRIPE_SECRET_KEYS version {version} is a placeholder or shorter than "
+                    f"{MIN_SECRET_LENGTH} characters"
+                )
+        return self
+
+    @property
+    def current_version(self) -> str:
+        return self.accepted_versions[0]
+
+    @property
+    def current_secret_version(self) -> int:
+        return max(self.secret_keys)
+
+    def secrets_newest_first(self) -> list[tuple[int, bytes]]:
+        """Active secret versions, current first, as raw bytes for HMAC."""
+        return [
+            (version, self.secret_keys[version].get_secret_value().encode())
+            for version in sorted(self.secret_keys, reverse=True)
+        ]
+
+    @property
+    def is_dev(self) -> bool:
+        return self.env == "dev"

@@ -1,0 +1,122 @@
+"""Real Postgres and Redis for every test: embedded by default (one pair per test session), or
+the servers named by SCRIPE_TEST_DATABASE_URL / SCRIPE_TEST_REDIS_URL."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from redis.asyncio import Redis
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from scripe_api.db import migrations
+from scripe_api.db.base import Base
+from scripe_api.embedded import EmbeddedStack
+from scripe_api.main import ScripeApp, create_app
+from scripe_api.settings import Settings
+from tests.factories import Factory
+
+TEST_SECRET = "test-secret-0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+@pytest.fixture(scope="session")
+def server_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    database_url = os.environ.get("SCRIPE_TEST_DATABASE_URL")
+    redis_url = os.environ.get("SCRIPE_TEST_REDIS_URL")
+    if database_url and redis_url:
+        yield database_url, redis_url
+        return
+    stack = EmbeddedStack(Path(tmp_path_factory.mktemp("servers")), durable=False)
+    embedded_db, embedded_redis = stack.start()
+    try:
+        yield database_url or embedded_db, redis_url or embedded_redis
+    finally:
+        stack.stop()
+
+
+def make_settings(database_url: str, redis_url: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "env": "test",
+        "database_url": database_url,
+        "redis_url": redis_url,
+        "secret_keys": {1: TEST_SECRET},
+        "auth_cache_ttl_seconds": 0.2,
+        "db_pool_size": 5,
+    }
+    values.update(overrides)
+    return Settings.model_validate(values)
+
+
+@pytest.fixture(scope="session")
+def base_settings(server_urls: tuple[str, str]) -> Settings:
+    return make_settings(*server_urls)
+
+
+@pytest.fixture(scope="session")
+async def migrated(base_settings: Settings) -> None:
+    """A clean schema at head, once per session (an external database is reset first)."""
+    engine = create_async_engine(base_settings.database_url)
+    async with engine.begin() as connection:
+        await connection.execute(text("DROP SCHEMA public CASCADE"))
+        await connection.execute(text("CREATE SCHEMA public"))
+    await engine.dispose()
+    await asyncio.to_thread(migrations.upgrade, base_settings)
+
+
+@pytest.fixture(scope="session")
+async def engine(base_settings: Settings, migrated: None) -> AsyncIterator[AsyncEngine]:
+    engine = create_async_engine(base_settings.database_url, pool_size=5)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+@pytest.fixture
+async def redis(base_settings: Settings) -> AsyncIterator[Redis]:
+    client: Redis = Redis.from_url(base_settings.redis_url)
+    await client.flushdb()
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+def settings(base_settings: Settings) -> Settings:
+    """Override per test with `settings.model_copy(update=…)` and `app_for(settings)`."""
+    return base_settings
+
+
+@pytest.fixture
+def factory(sessionmaker: async_sessionmaker[AsyncSession], base_settings: Settings) -> Factory:
+    return Factory(sessionmaker, base_settings)
+
+
+@pytest.fixture
+async def app(settings: Settings, migrated: None, redis: Redis) -> AsyncIterator[ScripeApp]:
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app: ScripeApp) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+def tables() -> list[str]:
+    return [table.name for table in Base.metadata.sorted_tables]
