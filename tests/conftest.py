@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -30,18 +32,22 @@ TEST_SECRET = "test-secret-0123456789abcdefghijklmnopqrstuvwxyz"
 
 
 @pytest.fixture(scope="session")
-def server_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+def server_urls() -> Iterator[tuple[str, str]]:
     database_url = os.environ.get("SCRIPE_TEST_DATABASE_URL")
     redis_url = os.environ.get("SCRIPE_TEST_REDIS_URL")
     if database_url and redis_url:
         yield database_url, redis_url
         return
-    stack = EmbeddedStack(Path(tmp_path_factory.mktemp("servers")), durable=False)
-    embedded_db, embedded_redis = stack.start()
+    # Not under pytest's basetemp: pytest resets that folder to mode 0700 whenever a session
+    # starts, and Postgres runs as another user when the suite runs as root.
+    folder = Path(tempfile.mkdtemp(prefix="scripe-test-"))
+    stack = EmbeddedStack(folder, durable=False)
     try:
+        embedded_db, embedded_redis = stack.start()
         yield database_url or embedded_db, redis_url or embedded_redis
     finally:
         stack.stop()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def make_settings(database_url: str, redis_url: str, **overrides: object) -> Settings:
@@ -52,6 +58,16 @@ def make_settings(database_url: str, redis_url: str, **overrides: object) -> Set
         "secret_keys": {1: TEST_SECRET},
         "auth_cache_ttl_seconds": 0.2,
         "db_pool_size": 5,
+        # Job timing short enough that recovery paths run in a second or two.
+        "job_lease_seconds": 1.5,
+        "job_heartbeat_seconds": 0.3,
+        "job_retry_backoff_seconds": 0.05,
+        "job_retry_backoff_max_seconds": 0.2,
+        "sweep_interval_seconds": 1,
+        "sweep_queued_grace_seconds": 0.5,
+        "worker_poll_delay_seconds": 0.02,
+        "worker_shutdown_grace_seconds": 1,
+        "estimate_refresh_seconds": 0,
     }
     values.update(overrides)
     return Settings.model_validate(values)

@@ -65,12 +65,25 @@ class Factory:
     async def project(
         self, workspace_id: str, name: str = "Founder brand", status: str = "ACTIVE"
     ) -> Project:
-        voice = ProjectVoice(
-            profile=VoiceProfile(description="direct, warm, no jargon", hashtag_count=2),
-            samples=["Shipping beats polishing.\n\nWe learned that the hard way."],
-            pillars=[ContentPillar(name="Engineering culture", description="How teams ship")],
-        )
         async with self.sessionmaker() as session, session.begin():
             return await projects.create_project(
-                session, workspace_id, name=name, status=status, voice=voice
+                session, workspace_id, name=name, status=status, voice=_voice()
             )
+
+    async def many_projects(self, workspace_id: str, count: int) -> list[Project]:
+        """`count` projects in one transaction (many share a millisecond: ids break the tie)."""
+        async with self.sessionmaker() as session, session.begin():
+            return [
+                await projects.create_project(
+                    session, workspace_id, name=f"Project {number}", voice=_voice()
+                )
+                for number in range(count)
+            ]
+
+
+def _voice() -> ProjectVoice:
+    return ProjectVoice(
+        profile=VoiceProfile(description="direct, warm, no jargon", hashtag_count=2),
+        samples=["Shipping beats polishing.\n\nWe learned that the hard way."],
+        pillars=[ContentPillar(name="Engineering culture", description="How teams ship")],
+    )

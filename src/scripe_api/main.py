@@ -41,7 +41,7 @@ def create_app(settings: Settings) -> ScripeApp:
         try:
             yield
         finally:
-            await services.resources.close()
+            await services.close()
 
     app = ScripeApp(
         title="Scripe API",

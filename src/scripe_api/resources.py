@@ -12,15 +12,15 @@ from scripe_api.db.session import UnitOfWork, create_engine, create_sessionmaker
 from scripe_api.settings import Settings
 
 
-def create_redis(settings: Settings, *, socket_timeout: float | None = None) -> ArqRedis:
+def create_redis(settings: Settings, *, for_subscription: bool = False) -> ArqRedis:
     """A Redis client that is also an arq queue client. Nothing connects until first use.
 
-    Short socket and connect timeouts: a hung Redis must not hang requests.
+    Short socket and connect timeouts: a hung Redis must not hang requests. A subscription
+    connection idles between messages, so it has no read timeout (only a connect timeout).
     """
-    timeout = settings.redis_socket_timeout_seconds if socket_timeout is None else socket_timeout
     pool = ConnectionPool.from_url(
         settings.redis_url,
-        socket_timeout=timeout,
+        socket_timeout=None if for_subscription else settings.redis_socket_timeout_seconds,
         socket_connect_timeout=settings.redis_socket_timeout_seconds,
         max_connections=256,
     )
@@ -48,5 +48,5 @@ class Resources:
         return UnitOfWork(self.sessionmaker)
 
     async def close(self) -> None:
-        await self.redis.aclose()
+        await self.redis.aclose(close_connection_pool=True)
         await self.engine.dispose()

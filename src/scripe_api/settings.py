@@ -109,6 +109,51 @@ class Settings(BaseSettings):
     )
     generator_model: str | None = Field(None, description="Model name of the AI provider.")
 
+    # Jobs: leases, retries, the sweep. With the defaults a crashed worker's job runs again
+    # within lease + sweep interval + poll delay ≈ 20 s (the README promises 30 s).
+    job_lease_seconds: float = Field(
+        15.0, gt=0, description="Lease of a running attempt; renewed by heartbeat."
+    )
+    job_heartbeat_seconds: float = Field(
+        4.0, gt=0, description="Heartbeat interval; the lease must be ≥ 3× this."
+    )
+    job_max_attempts: int = Field(3, ge=1, description="Attempts before a job fails for good.")
+    job_retry_backoff_seconds: float = Field(
+        2.0, ge=0, description="Backoff before attempt n+1 is base × 2^(n-1)."
+    )
+    job_retry_backoff_max_seconds: float = Field(30.0, ge=0, description="Backoff ceiling.")
+    sweep_interval_seconds: int = Field(
+        5, ge=1, le=59, description="How often the sweep repairs lost enqueues and dead leases."
+    )
+    sweep_queued_grace_seconds: float = Field(
+        5.0, ge=0, description="A QUEUED job older than this is re-enqueued by the sweep."
+    )
+    sweep_batch_size: int = Field(500, ge=1, description="Jobs the sweep handles per run.")
+    worker_max_jobs: int = Field(32, ge=1, description="Jobs one worker process runs at once.")
+    worker_poll_delay_seconds: float = Field(
+        0.05, gt=0, description="Queue poll interval (arq's 0.5 s default caps throughput)."
+    )
+    worker_shutdown_grace_seconds: float = Field(
+        10.0, ge=0, description="On SIGTERM, how long running attempts may finish."
+    )
+    worker_job_timeout_seconds: int = Field(
+        600, ge=1, description="Hard ceiling of one attempt (arq's job timeout)."
+    )
+    progress_ttl_seconds: int = Field(3600, description="TTL of a job's progress snapshot.")
+    estimate_refresh_seconds: float = Field(
+        60.0, ge=0, description="How often the estimatedCompletionMs medians are recomputed."
+    )
+    wait_max_ms: int = Field(25_000, description="Clamp of wait_for_completion_ms.")
+    provider_concurrency: int = Field(
+        8, ge=1, description="Provider calls one worker process makes at once."
+    )
+
+    @model_validator(mode="after")
+    def _lease_outlives_heartbeats(self) -> Settings:
+        if self.job_lease_seconds < 3 * self.job_heartbeat_seconds:
+            raise ValueError("SCRIPE_JOB_LEASE_SECONDS must be at least 3× the heartbeat interval")
+        return self
+
     @field_validator("accepted_versions")
     @classmethod
     def _versions_not_empty(cls, value: list[str]) -> list[str]:

@@ -14,6 +14,7 @@ from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.routing import Match
+from starlette.types import Scope
 
 from scripe_api.api.middleware.request_context import error_body
 from scripe_api.core.errors import (
@@ -32,6 +33,7 @@ logger = logging.getLogger(__name__)
 
 _ENUM_ERRORS = frozenset({"enum", "literal_error"})
 _PAGINATION_PARAMS = frozenset({"limit"})
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
 def render(request: Request, error: AppError) -> Response:
@@ -142,11 +144,20 @@ def install_error_handlers(app: FastAPI, settings: Settings) -> None:
 
 
 def _allowed_methods(request: Request) -> list[str]:
-    """Every method any route on this path accepts (Starlette names only the first match's)."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches({**request.scope, "method": "__ANY__"})
-        route_methods = getattr(route, "methods", None)
-        if match is not Match.NONE and route_methods:
-            methods.update(route_methods)
-    return sorted(methods)
+    """Every method some route on this path accepts (Starlette names only the first match's).
+
+    Each method is tried against a fresh scope for the path: FastAPI's included routers match
+    lazily and keep routing state in the request's own scope, so that scope is not reused.
+    """
+    allowed = []
+    for method in _METHODS:
+        probe: Scope = {
+            "type": "http",
+            "method": method,
+            "path": request.scope["path"],
+            "root_path": request.scope.get("root_path", ""),
+            "headers": [],
+        }
+        if any(route.matches(probe)[0] is Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return allowed

@@ -5,8 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from scripe_api.api.schemas import ErrorEnvelope
+from scripe_api.generations.routes import router as generations_router
 from scripe_api.health.routes import probes
 from scripe_api.health.routes import router as health_router
+from scripe_api.jobs.routes import router as jobs_router
+from scripe_api.notes.routes import router as notes_router
+from scripe_api.posts.routes import router as posts_router
 from scripe_api.projects.routes import router as projects_router
 from scripe_api.workspaces.routes import router as workspaces_router
 
@@ -18,7 +22,17 @@ ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
 
 def include_routers(app: FastAPI) -> None:
     v1 = APIRouter(prefix="/v1", responses=ERROR_RESPONSES)
-    for router in (health_router, workspaces_router, projects_router):
+    routers = (
+        health_router,
+        workspaces_router,
+        projects_router,
+        # Before posts: /posts/generations must not be taken for /posts/{postId}.
+        generations_router,
+        posts_router,
+        notes_router,
+        jobs_router,
+    )
+    for router in routers:
         v1.include_router(router)
     app.include_router(v1)
     app.include_router(probes)

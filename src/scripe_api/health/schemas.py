@@ -15,8 +15,13 @@ class GeneratorInfo(ApiModel):
 
 class DependencyCheck(ApiModel):
     ok: bool
-    latency_ms: float | None = None
-    error: str | None = None
+    latency_ms: float = Field(description="Time the check took, to success or failure.")
+    # Absent (not null) while healthy; a fixed word, never the failure's own text.
+    error: Literal["timeout", "unreachable"] | None = Field(
+        None,
+        exclude_if=lambda value: value is None,
+        description="Only when the check failed: `timeout` or `unreachable`.",
+    )
 
 
 class QueueCheck(ApiModel):

@@ -30,9 +30,14 @@ async def _timed(awaitable: Awaitable[T]) -> tuple[T | None, DependencyCheck]:
     try:
         result = await asyncio.wait_for(awaitable, CHECK_TIMEOUT_SECONDS)
     except Exception as error:  # any failure is a failed check, never a failed request
-        return None, DependencyCheck(ok=False, error=type(error).__name__)
-    latency = round((time.perf_counter() - started) * 1000, 2)
-    return result, DependencyCheck(ok=True, latency_ms=latency)
+        # A stable word for clients, never the exception's class or text (internal names).
+        kind = "timeout" if isinstance(error, TimeoutError) else "unreachable"
+        return None, DependencyCheck(ok=False, latency_ms=_elapsed_ms(started), error=kind)
+    return result, DependencyCheck(ok=True, latency_ms=_elapsed_ms(started))
+
+
+def _elapsed_ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 2)
 
 
 async def _select_one(resources: Resources) -> int:

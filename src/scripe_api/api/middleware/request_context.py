@@ -24,7 +24,7 @@ VERSION_HEADER = "scripe-api-version"
 
 
 class _BodyTooLarge(Exception):
-    """Raised from `receive` when a body without Content-Length grows past its cap."""
+    """A body without Content-Length grew past its cap while being read."""
 
 
 def error_body(error: AppError, request_id: str) -> bytes:
@@ -55,8 +55,9 @@ class RequestContextMiddleware:
         state["request_id"] = request_id
         headers = Headers(scope=scope)
         requested = headers.get(VERSION_HEADER)
-        version = requested or self.settings.current_version
-        response_headers = self._context_headers(request_id, version)
+        is_supported = requested is None or requested in self.settings.accepted_versions
+        # An unsupported version is answered in the current one: it is not something we speak.
+        response_headers = self._context_headers(request_id, requested if is_supported else None)
         # Later layers (the rate limiter) add their headers to this same dict.
         state["response_headers"] = response_headers
         started = False
@@ -70,9 +71,7 @@ class RequestContextMiddleware:
                     mutable[name] = value
             await send(message)
 
-        if requested is not None and requested not in self.settings.accepted_versions:
-            # Answer in the current version: the requested one is not something we speak.
-            response_headers["Scripe-Api-Version"] = self.settings.current_version
+        if not is_supported:
             await self._send_error(
                 send_with_context,
                 VersionUnsupported(
@@ -88,25 +87,17 @@ class RequestContextMiddleware:
         if declared is not None and (not declared.isdigit() or int(declared) > cap):
             await self._send_error(send_with_context, _too_large(cap), request_id)
             return
-
-        received = 0
-
-        async def counting_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > cap:
-                    raise _BodyTooLarge()
-            return message
+        if declared is None:
+            # No Content-Length (a chunked body, or none at all): read it whole now, so an
+            # oversized body is refused before authentication and routing, as a declared one is.
+            try:
+                receive = await _read_capped(receive, cap)
+            except _BodyTooLarge:
+                await self._send_error(send_with_context, _too_large(cap), request_id)
+                return
 
         try:
-            await self.app(
-                scope, counting_receive if declared is None else receive, send_with_context
-            )
-        except _BodyTooLarge:
-            if not started:
-                await self._send_error(send_with_context, _too_large(cap), request_id)
+            await self.app(scope, receive, send_with_context)
         except Exception:
             # Starlette's ServerErrorMiddleware has already rendered and logged the 500 when
             # the response started; otherwise answer it here, never with internals.
@@ -114,12 +105,14 @@ class RequestContextMiddleware:
                 logger.exception("unhandled error", extra={"request_id": request_id})
                 await self._send_error(send_with_context, InternalError(), request_id)
 
-    def _context_headers(self, request_id: str, version: str) -> dict[str, str]:
-        headers = {"X-Request-Id": request_id, "Scripe-Api-Version": version}
-        sunset = self.settings.deprecated_versions.get(version)
+    def _context_headers(self, request_id: str, version: str | None) -> dict[str, str]:
+        """`version` is the requested one when accepted, None for the current version."""
+        resolved = version or self.settings.current_version
+        headers = {"X-Request-Id": request_id, "Scripe-Api-Version": resolved}
+        sunset = self.settings.deprecated_versions.get(resolved)
         if sunset is not None:
             headers["Scripe-Deprecation"] = (
-                f"{version}; sunset={sunset}; replacement={self.settings.current_version}"
+                f"{resolved}; sunset={sunset}; replacement={self.settings.current_version}"
             )
         return headers
 
@@ -136,6 +129,32 @@ class RequestContextMiddleware:
             headers.append((b"connection", b"close"))
         await send({"type": "http.response.start", "status": error.status_code, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+async def _read_capped(receive: Receive, cap: int) -> Receive:
+    """Read the request body up to `cap` bytes; a `receive` that replays it, then goes live.
+
+    Raises `_BodyTooLarge` as soon as more than `cap` bytes have arrived. After the replay,
+    calls reach the server's own `receive` (which then reports the client disconnecting).
+    """
+    messages: list[Message] = []
+    received = 0
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request":
+            break
+        received += len(message.get("body", b""))
+        if received > cap:
+            raise _BodyTooLarge()
+        if not message.get("more_body", False):
+            break
+    pending = iter(messages)
+
+    async def replay() -> Message:
+        return next(pending, None) or await receive()
+
+    return replay
 
 
 def _too_large(cap: int) -> PayloadTooLarge:
