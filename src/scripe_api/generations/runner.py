@@ -1,0 +1,79 @@
+"""The POST_GENERATION worker step: load the project's voice, generate, save the post."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from scripe_api.core.ids import new_id
+from scripe_api.db.models import Job, Post
+from scripe_api.jobs.errors import JobFailure
+from scripe_api.jobs.execution import Finisher, Progress, WorkerDeps
+from scripe_api.posts import repository as posts
+from scripe_api.projects import repository as projects
+from scripe_api.providers.base import LINKEDIN_MAX_CHARS, GenerationContext
+
+TITLE_MAX_CHARS = 500
+
+
+async def run_generation(deps: WorkerDeps, job: Job, attempt: int, progress: Progress) -> Finisher:
+    await progress(0.05, "Loading project context")
+    async with deps.resources.sessionmaker() as session:
+        project = await projects.get(session, job.workspace_id, job.project_id or "")
+    if project is None or project.status != "ACTIVE":
+        state = "deleted" if project is None else project.status
+        raise JobFailure(
+            "project_unavailable",
+            f"The project is {state}; only ACTIVE projects generate posts.",
+            transient=False,
+        )
+    await progress(0.15, "Selecting knowledge")
+    options: dict[str, Any] = job.input.get("options") or {}
+    await progress(0.25, "Choosing angle")
+    context = GenerationContext(
+        source_text=job.input["source"]["text"],
+        profile=project.voice_profile,
+        samples=list(project.voice_samples),
+        pillars=list(project.content_pillars),
+        language=options.get("language"),
+        content_type=options.get("contentType"),
+        length=options.get("length", "medium"),
+        attempt=attempt,
+        job_id=job.id,
+    )
+    provider = deps.providers.for_key_mode(job.key_mode)
+    await progress(0.35, "Drafting hook")
+    async with deps.provider_slots:
+        generated = await provider.generate(context, progress)
+    await progress(0.8, "Checking length and format")
+    content = generated.content.strip()[:LINKEDIN_MAX_CHARS]
+    title = generated.title.strip()[:TITLE_MAX_CHARS] or None
+    content_type = options.get("contentType", "UNKNOWN")
+    scheduled_for = job.input.get("scheduledFor")
+    await progress(0.9, "Saving post")
+
+    async def save_post(session: AsyncSession, now: datetime) -> dict[str, Any]:
+        schedule = datetime.fromisoformat(scheduled_for) if scheduled_for else None
+        # Never schedule in the past: a schedule that passed while queued becomes a draft.
+        is_scheduled = schedule is not None and schedule > now
+        post = Post(
+            id=new_id("post"),
+            workspace_id=job.workspace_id,
+            project_id=project.id,
+            job_id=job.id,
+            status="scheduled" if is_scheduled else "draft",
+            content_type=content_type,
+            title=title,
+            content=content,
+            scheduled_at=schedule if is_scheduled else None,
+        )
+        posts.add(session, post)
+        await session.flush()
+        result: dict[str, Any] = {"postId": post.id}
+        if schedule is not None and not is_scheduled:
+            result["scheduleSkipped"] = True
+        return result
+
+    return save_post

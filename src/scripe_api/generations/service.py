@@ -1,0 +1,58 @@
+"""Submitting a post generation: validate against the project, snapshot the input, queue a job."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from arq.connections import ArqRedis
+
+from scripe_api.auth.principal import Principal
+from scripe_api.core.errors import PayloadTooLarge, Unprocessable
+from scripe_api.db.models import Job
+from scripe_api.db.session import UnitOfWork
+from scripe_api.generations.schemas import SOURCE_TEXT_MAX_BYTES, GenerationCreate
+from scripe_api.jobs.estimates import EstimateCache
+from scripe_api.jobs.submission import submit_job
+from scripe_api.notes import repository as notes
+from scripe_api.posts.service import require_future
+from scripe_api.projects.service import get_project
+
+
+async def submit_generation(
+    uow: UnitOfWork,
+    redis: ArqRedis,
+    estimates: EstimateCache,
+    principal: Principal,
+    body: GenerationCreate,
+) -> Job:
+    session = uow.session
+    text = body.source.text
+    if text is not None and len(text.encode()) > SOURCE_TEXT_MAX_BYTES:
+        raise PayloadTooLarge("source.text exceeds 100 KB.")
+    project = await get_project(session, principal, body.project_id)
+    if body.source.note_id is not None:
+        # Read with the request's own rights: same workspace, and the same project.
+        note = await notes.get(session, principal.workspace_id, body.source.note_id)
+        if note is None or note.project_id != project.id:
+            raise Unprocessable(
+                f"source.noteId '{body.source.note_id}' is not a note of project '{project.id}'.",
+                details={"field": "source.noteId"},
+            )
+        text = note.content
+    if body.scheduled_for is not None:
+        await require_future(session, body.scheduled_for)
+    options = body.options.model_dump(by_alias=True, exclude_none=True) if body.options else {}
+    job_input: dict[str, Any] = {
+        "source": {"text": text, "noteId": body.source.note_id},
+        "scheduledFor": body.scheduled_for.isoformat() if body.scheduled_for else None,
+        "options": options,
+    }
+    return await submit_job(
+        uow,
+        redis,
+        estimates,
+        principal,
+        job_type="POST_GENERATION",
+        project_id=project.id,
+        job_input=job_input,
+    )

@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query
+
+from scripe_api.api.access import Access, GuardedRoute
+from scripe_api.api.dependencies import CursorQuery, LimitQuery, ServicesDep, UnitOfWorkDep
+from scripe_api.api.schemas import Envelope, ListEnvelope, Pagination
+from scripe_api.auth.principal import Principal
+from scripe_api.jobs import service
+from scripe_api.jobs.schemas import JobRead
+
+router = APIRouter(route_class=GuardedRoute, tags=["jobs"])
+
+JobsReader = Annotated[
+    Principal, Depends(Access(("jobs:read", "posts:write", "knowledge:write"), "read"))
+]
+JobsWriter = Annotated[
+    Principal, Depends(Access(("jobs:write", "posts:write", "knowledge:write"), "write"))
+]
+JobId = Annotated[str, Path(alias="jobId")]
+
+
+@router.get("/jobs", response_model=ListEnvelope[JobRead])
+async def list_jobs(
+    principal: JobsReader,
+    services: ServicesDep,
+    uow: UnitOfWorkDep,
+    type: Annotated[str | None, Query(description="Comma-separated JobType values.")] = None,
+    status: Annotated[str | None, Query(description="Comma-separated JobStatus values.")] = None,
+    date_from: Annotated[
+        str | None,
+        Query(alias="dateFrom", description="YYYY-MM-DD or ISO 8601 with offset; inclusive."),
+    ] = None,
+    date_to: Annotated[
+        str | None,
+        Query(alias="dateTo", description="Inclusive; a date means the end of that UTC day."),
+    ] = None,
+    limit: LimitQuery = None,
+    cursor: CursorQuery = None,
+) -> ListEnvelope[JobRead]:
+    """The workspace's jobs, newest first. `progress` is always null here (cheap); fetch
+    `GET /v1/jobs/{jobId}` for the live snapshot."""
+    page = await service.list_jobs(
+        uow.session,
+        principal,
+        services.cursors,
+        type_filter=type,
+        status_filter=status,
+        date_from=date_from,
+        date_to=date_to,
+        limit=limit,
+        cursor=cursor,
+    )
+    return ListEnvelope[JobRead](
+        data=[service.job_view(job) for job in page.items],
+        pagination=Pagination(next_cursor=page.next_cursor, has_more=page.has_more),
+    )
+
+
+@router.get("/jobs/{jobId}", response_model=Envelope[JobRead])
+async def get_job(
+    job_id: JobId, principal: JobsReader, services: ServicesDep, uow: UnitOfWorkDep
+) -> Envelope[JobRead]:
+    """One job with its freshest progress snapshot (while RUNNING). Poll about once a second."""
+    job = await service.get_job(uow.session, services.resources.redis, principal, job_id)
+    return Envelope[JobRead](data=job)
+
+
+@router.post("/jobs/{jobId}/cancel", response_model=Envelope[JobRead])
+async def cancel_job(
+    job_id: JobId, principal: JobsWriter, services: ServicesDep, uow: UnitOfWorkDep
+) -> Envelope[JobRead]:
+    """Cancel a QUEUED job (its spend reservation is refunded). Any other status is a
+    `409 not_cancellable`: v1 does not cancel RUNNING jobs."""
+    job = await service.cancel_job(uow.session, services.job_hooks, principal, job_id)
+    return Envelope[JobRead](data=job)

@@ -1,0 +1,135 @@
+"""Jobs as clients see them: read (with live progress), list, cancel, wait for the end."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import datetime
+from typing import Any
+
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from scripe_api.auth.principal import Principal
+from scripe_api.core.errors import AppError, NotFound
+from scripe_api.core.filters import parse_csv, parse_date_range
+from scripe_api.core.pagination import CursorCodec, Page
+from scripe_api.db.models import Job
+from scripe_api.db.models.job import JOB_STATUSES, JOB_TYPES
+from scripe_api.jobs import repository
+from scripe_api.jobs.hooks import JobHooks
+from scripe_api.jobs.notifications import CompletionHub
+from scripe_api.jobs.progress import read_progress
+from scripe_api.jobs.schemas import JobProgress, JobRead
+
+TERMINAL_STATUSES = frozenset({"DONE", "FAILED", "CANCELLED"})
+# How long a waiter gives the completion subscription to come up before answering at once.
+_SUBSCRIBE_WAIT_SECONDS = 0.25
+
+
+class NotCancellable(AppError):
+    code = "not_cancellable"
+    status_code = 409
+    default_message = "Only QUEUED jobs can be cancelled in v1."
+
+
+def job_view(job: Job, snapshot: dict[str, Any] | None = None) -> JobRead:
+    """The API's Job. Progress shows only while RUNNING; `updatedAt` is then the later of the
+    row's change and the snapshot's."""
+    view = JobRead.model_validate(job)
+    view.progress = None
+    if job.status == "RUNNING" and snapshot is not None:
+        try:
+            progress = JobProgress.model_validate(
+                {
+                    "progress": snapshot["progress"],
+                    "message": snapshot["message"],
+                    "updatedAt": datetime.fromisoformat(snapshot["updatedAt"]),
+                }
+            )
+        except (KeyError, ValueError, TypeError):
+            return view
+        view.progress = progress
+        view.updated_at = max(view.updated_at, progress.updated_at)
+    return view
+
+
+async def get_job(
+    session: AsyncSession, redis: Redis, principal: Principal, job_id: str
+) -> JobRead:
+    job = await repository.get(session, principal.workspace_id, job_id)
+    if job is None:
+        raise NotFound(f"Job '{job_id}' was not found.")
+    snapshot = await read_progress(redis, job.id) if job.status == "RUNNING" else None
+    return job_view(job, snapshot)
+
+
+async def list_jobs(
+    session: AsyncSession,
+    principal: Principal,
+    codec: CursorCodec,
+    *,
+    type_filter: str | None,
+    status_filter: str | None,
+    date_from: str | None,
+    date_to: str | None,
+    limit: int | None,
+    cursor: str | None,
+) -> Page[Job]:
+    types = parse_csv(type_filter, JOB_TYPES, "type")
+    statuses = parse_csv(status_filter, JOB_STATUSES, "status")
+    dates = parse_date_range(date_from, date_to)
+    request = codec.page_request(
+        limit, cursor, "jobs", {"type": types, "status": statuses, **dates.as_filter()}
+    )
+    return await repository.list_page(
+        session,
+        principal.workspace_id,
+        types=types,
+        statuses=statuses,
+        dates=dates,
+        request=request,
+        codec=codec,
+    )
+
+
+async def cancel_job(
+    session: AsyncSession, hooks: JobHooks, principal: Principal, job_id: str
+) -> JobRead:
+    job = await repository.cancel(session, principal.workspace_id, job_id)
+    if job is None:
+        current = await repository.get(session, principal.workspace_id, job_id)
+        if current is None:
+            raise NotFound(f"Job '{job_id}' was not found.")
+        raise NotCancellable(
+            f"Job is in '{current.status}'; only QUEUED jobs can be cancelled in v1."
+        )
+    await hooks.job_ended(session, job)
+    return job_view(job)
+
+
+async def wait_for_job(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    redis: Redis,
+    hub: CompletionHub,
+    principal: Principal,
+    job_id: str,
+    timeout_ms: int,
+) -> JobRead:
+    """Wait up to `timeout_ms` for the job to end, event-driven, holding no database
+    connection while waiting. Registers before the final read so no completion is missed;
+    answers at once when Redis (the notification path) is down or the process shuts down."""
+    async with hub.watch(job_id) as finished:
+        deadline = asyncio.get_running_loop().time() + timeout_ms / 1000
+        is_listening = await hub.wait_subscribed(_SUBSCRIBE_WAIT_SECONDS)
+        while True:
+            # Clear before reading: a notification arriving after the read sets it again.
+            finished.clear()
+            async with sessionmaker() as session:
+                view = await get_job(session, redis, principal, job_id)
+            remaining = deadline - asyncio.get_running_loop().time()
+            if view.status in TERMINAL_STATUSES or not is_listening or remaining <= 0:
+                return view
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(finished.wait(), remaining)
+            is_listening = hub.is_listening

@@ -1,0 +1,62 @@
+"""The sweep (an arq cron job, safe with many workers): repairs lost enqueues and dead workers.
+
+- RUNNING jobs whose lease (or retry backoff) expired get their next attempt enqueued; at the
+  last attempt they fail with `attempts_exhausted` (the worker died every time).
+- QUEUED jobs older than a grace period are enqueued again (arq ignores an id it still holds).
+One sweep runs at a time (a transaction-scoped advisory lock); enqueues happen after commit.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from scripe_api.jobs import repository
+from scripe_api.jobs.execution import WorkerDeps
+from scripe_api.jobs.notifications import publish_finished
+from scripe_api.jobs.queue import enqueue_attempt
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    ran: bool
+    requeued: int = 0
+    retried: int = 0
+    exhausted: int = 0
+
+
+async def sweep(deps: WorkerDeps) -> SweepReport:
+    settings = deps.resources.settings
+    to_enqueue: list[tuple[str, int]] = []
+    finished: list[str] = []
+    async with deps.resources.unit_of_work() as uow:
+        if not await repository.try_sweep_lock(uow.session):
+            return SweepReport(ran=False)
+        for job_id, attempt in await repository.expired_running(
+            uow.session, settings.sweep_batch_size
+        ):
+            if attempt < settings.job_max_attempts:
+                to_enqueue.append((job_id, attempt + 1))
+                continue
+            failed = await repository.fail_exhausted(uow.session, job_id, attempt)
+            if failed is not None:
+                await deps.hooks.job_ended(uow.session, failed)
+                finished.append(job_id)
+        queued = await repository.stale_queued(
+            uow.session,
+            timedelta(seconds=settings.sweep_queued_grace_seconds),
+            settings.sweep_batch_size,
+        )
+    retried = len(to_enqueue)
+    to_enqueue.extend((job_id, 1) for job_id in queued)
+    for job_id, attempt in to_enqueue:
+        await enqueue_attempt(deps.resources.redis, job_id, attempt)
+    for job_id in finished:
+        await publish_finished(deps.resources.redis, job_id)
+    report = SweepReport(ran=True, requeued=len(queued), retried=retried, exhausted=len(finished))
+    if retried or finished:
+        logger.info("sweep: %s", report)
+    return report

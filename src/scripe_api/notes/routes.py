@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query
+
+from scripe_api.api.access import Access, GuardedRoute
+from scripe_api.api.dependencies import CursorQuery, LimitQuery, ServicesDep, UnitOfWorkDep
+from scripe_api.api.schemas import Envelope, ListEnvelope, Pagination
+from scripe_api.auth.principal import Principal
+from scripe_api.notes import service
+from scripe_api.notes.schemas import NoteCreate, NoteRead
+
+router = APIRouter(route_class=GuardedRoute, tags=["notes"])
+
+NotesReader = Annotated[Principal, Depends(Access(("notes:read",), "read"))]
+NotesWriter = Annotated[Principal, Depends(Access(("notes:write",), "write"))]
+
+
+@router.get("/notes", response_model=ListEnvelope[NoteRead])
+async def list_notes(
+    principal: NotesReader,
+    services: ServicesDep,
+    uow: UnitOfWorkDep,
+    project_id: Annotated[str, Query(alias="projectId", description="Required.")],
+    limit: LimitQuery = None,
+    cursor: CursorQuery = None,
+) -> ListEnvelope[NoteRead]:
+    """A project's notes, newest first."""
+    page = await service.list_notes(
+        uow.session, principal, services.cursors, project_id=project_id, limit=limit, cursor=cursor
+    )
+    return ListEnvelope[NoteRead](
+        data=[NoteRead.model_validate(note) for note in page.items],
+        pagination=Pagination(next_cursor=page.next_cursor, has_more=page.has_more),
+    )
+
+
+@router.get("/notes/{noteId}", response_model=Envelope[NoteRead])
+async def get_note(
+    note_id: Annotated[str, Path(alias="noteId")], principal: NotesReader, uow: UnitOfWorkDep
+) -> Envelope[NoteRead]:
+    """One note."""
+    note = await service.get_note(uow.session, principal, note_id)
+    return Envelope[NoteRead](data=NoteRead.model_validate(note))
+
+
+@router.post("/notes", response_model=Envelope[NoteRead])
+async def create_note(
+    body: NoteCreate, principal: NotesWriter, uow: UnitOfWorkDep
+) -> Envelope[NoteRead]:
+    """Save a note a generation can start from (`source.noteId`)."""
+    note = await service.create_note(uow.session, principal, body)
+    return Envelope[NoteRead](data=NoteRead.model_validate(note))

@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from pydantic import Field, StrictStr
+
+from scripe_api.api.schemas import ApiModel, RequestModel, Timestamp
+
+NOTE_CONTENT_MAX_BYTES = 100 * 1024
+
+
+class NoteRead(ApiModel):
+    id: str = Field(examples=["note_01J9ZA7Q1K6W4X2Y3Z5A6B7C8D"])
+    project_id: str
+    content: str
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class NoteCreate(RequestModel):
+    project_id: StrictStr
+    content: StrictStr = Field(min_length=1, description="1 character … 100 KB (UTF-8).")

@@ -1,0 +1,80 @@
+"""A scripted stand-in for an AI provider, registered only by the test suite.
+
+The source text carries the script: `SCRIPT {"fail": ["provider_timeout"], "block": "k"}`.
+- `fail`: error codes raised on attempts 1..n (transient per the code, like a real provider);
+- `permanent`: an error code raised on every attempt as a permanent failure;
+- `block`: wait until the Redis key `scripted:release:<k>` exists (after marking
+  `scripted:started:<jobId>:<attempt>`), so a test can act while the job is mid-run;
+- `sleep_ms`: take this long.
+It replaces no part of our own database or queue: only the third-party AI call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from redis.asyncio import Redis
+
+from scripe_api.providers.base import (
+    GeneratedPost,
+    GenerationContext,
+    ProgressCallback,
+    ProviderError,
+    Usage,
+)
+
+TRANSIENT_CODES = frozenset({"provider_timeout", "provider_rate_limited", "provider_error"})
+
+
+def script(**instructions: Any) -> str:
+    return "SCRIPT " + json.dumps(instructions)
+
+
+def started_key(job_id: str, attempt: int) -> str:
+    return f"scripted:started:{job_id}:{attempt}"
+
+
+def release_key(name: str) -> str:
+    return f"scripted:release:{name}"
+
+
+class ScriptedProvider:
+    name = "scripted"
+    model: str | None = "script-1"
+    is_ai = True
+
+    def __init__(self, redis_url: str) -> None:
+        self._redis_url = redis_url
+
+    async def generate(
+        self, context: GenerationContext, progress: ProgressCallback
+    ) -> GeneratedPost:
+        instructions: dict[str, Any] = {}
+        if context.source_text.startswith("SCRIPT "):
+            instructions = json.loads(context.source_text.removeprefix("SCRIPT "))
+        redis: Redis = Redis.from_url(self._redis_url)
+        try:
+            await redis.set(started_key(context.job_id, context.attempt), "1", ex=600)
+            await progress(0.5, "Generating post")
+            failures: list[str] = instructions.get("fail", [])
+            if context.attempt <= len(failures):
+                code = failures[context.attempt - 1]
+                raise ProviderError(code, f"scripted {code}", transient=code in TRANSIENT_CODES)
+            if "permanent" in instructions:
+                code = instructions["permanent"]
+                raise ProviderError(code, f"scripted {code}", transient=False)
+            if "block" in instructions:
+                # Another process releases it: polling the key is the point.
+                while not await redis.exists(release_key(instructions["block"])):  # noqa: ASYNC110
+                    await asyncio.sleep(0.02)
+            if "sleep_ms" in instructions:
+                await asyncio.sleep(instructions["sleep_ms"] / 1000)
+        finally:
+            await redis.aclose()
+        return GeneratedPost(
+            title="Scripted post",
+            content=f"Scripted post for {context.job_id}.\n\nAttempt {context.attempt}.",
+            usage=Usage(input_tokens=100, output_tokens=50, cost_cents=1),
+        )

@@ -1,0 +1,114 @@
+"""The arq worker: job attempts plus the sweep cron, tuned so the queue is not the bottleneck.
+
+`create_worker(settings)` is used by `scripe-api worker`, by `scripe-api dev` (in process) and by
+tests (with a scripted provider registered through `providers`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from typing import Any
+
+from arq import cron
+from arq.worker import Worker, func
+
+from scripe_api.jobs.queue import RUN_JOB
+from scripe_api.providers.registry import ProviderRegistry
+from scripe_api.settings import Settings
+from workers.context import build_deps
+from workers.jobs.run_job import run_job
+from workers.jobs.sweep_jobs import sweep_jobs
+
+logger = logging.getLogger(__name__)
+_CLOSE_TIMEOUT_SECONDS = 5.0
+
+
+class _StopPolling(Exception):
+    """Ends arq's poll loop at an iteration boundary (never in the middle of a Redis call)."""
+
+
+class ScripeWorker(Worker):
+    """arq's Worker with a graceful stop that does not cancel it mid-command.
+
+    Cancelling arq's main task while it is inside a Redis pipeline can leave the client waiting
+    forever; instead polling stops between iterations, running attempts get a grace period, and
+    only then are the rest cancelled (their leases expire and the sweep hands them on).
+    """
+
+    stop_requested = False
+
+    async def _poll_iteration(self) -> None:
+        if self.stop_requested:
+            raise _StopPolling()
+        await super()._poll_iteration()
+
+    async def run_until(self, stop: asyncio.Event, grace_seconds: float) -> None:
+        main = asyncio.create_task(self.async_run())
+        stopper = asyncio.create_task(stop.wait())
+        await asyncio.wait({main, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        self.stop_requested = True
+        stopper.cancel()
+        with contextlib.suppress(_StopPolling):
+            await main
+        running = [task for task in self.tasks.values() if not task.done()]
+        if running:
+            logger.info(
+                "worker stopping: %d attempts get %.0f s to finish", len(running), grace_seconds
+            )
+            await asyncio.wait(running, timeout=grace_seconds)
+        try:
+            await asyncio.wait_for(self.close(), _CLOSE_TIMEOUT_SECONDS)
+        except TimeoutError:
+            logger.warning("worker close timed out; unfinished attempts are left to lease expiry")
+
+
+async def run_worker(settings: Settings, *, providers: ProviderRegistry | None = None) -> None:
+    """Run a worker until SIGINT/SIGTERM, then stop gracefully (`scripe-api worker`)."""
+    worker = create_worker(settings, providers=providers, handle_signals=False)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await worker.run_until(stop, settings.worker_shutdown_grace_seconds)
+
+
+def create_worker(
+    settings: Settings,
+    *,
+    providers: ProviderRegistry | None = None,
+    handle_signals: bool = True,
+    burst: bool = False,
+) -> ScripeWorker:
+    deps = build_deps(settings, providers)
+
+    async def on_shutdown(ctx: dict[str, Any]) -> None:
+        await deps.resources.close()
+
+    interval = settings.sweep_interval_seconds
+    return ScripeWorker(
+        functions=[func(run_job, name=RUN_JOB, max_tries=1_000)],
+        cron_jobs=[
+            cron(
+                sweep_jobs,
+                name="sweep_jobs",
+                second=set(range(0, 60, interval)),
+                run_at_startup=True,
+                unique=True,
+                timeout=max(interval * 4, 30),
+            )
+        ],
+        redis_pool=deps.resources.redis,
+        ctx={"deps": deps},
+        on_shutdown=on_shutdown,
+        max_jobs=settings.worker_max_jobs,
+        poll_delay=settings.worker_poll_delay_seconds,
+        # Postgres holds results; arq keeps none.
+        keep_result=0,
+        job_timeout=settings.worker_job_timeout_seconds,
+        handle_signals=handle_signals,
+        job_completion_wait=round(settings.worker_shutdown_grace_seconds),
+        burst=burst,
+    )
