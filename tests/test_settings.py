@@ -37,8 +37,10 @@ def test_real_secrets_are_accepted_newest_first() -> None:
     assert [version for version, _ in settings.secrets_newest_first()] == [2, 1]
 
 
-def test_dev_may_run_without_a_secret() -> None:
-    assert Settings.model_validate({"env": "dev"}).is_dev
+def test_every_mode_needs_a_secret_but_dev_accepts_a_short_one() -> None:
+    with pytest.raises(ValidationError, match="SCRIPE_SECRET_KEYS is required"):
+        Settings.model_validate({"env": "dev"})
+    assert Settings.model_validate({"env": "dev", "secret_keys": {1: "short"}}).is_dev
 
 
 def test_secret_never_shows_in_the_settings_repr() -> None:

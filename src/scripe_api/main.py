@@ -51,6 +51,8 @@ def create_app(settings: Settings) -> ScripeApp:
         docs_url="/docs",
         redoc_url=None,
         openapi_url="/openapi.json",
+        # `/v1/projects/` is not a route: a 404, not a redirect clients would have to follow.
+        redirect_slashes=False,
         # Handler names are the operationIds SDK generators turn into method names.
         generate_unique_id_function=lambda route: route.name,
     )

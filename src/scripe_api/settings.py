@@ -163,13 +163,13 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _secrets_present_outside_dev(self) -> Settings:
-        if self.env == "dev":
-            return self
         if not self.secret_keys:
             raise ValueError(
-                "SCRIPE_SECRET_KEYS is required outside dev, e.g. "
-                '\'{"1": "<at least 32 random characters>"}\''
+                "SCRIPE_SECRET_KEYS is required, e.g. "
+                '\'{"1": "<at least 32 random characters>"}\' (`scripe-api dev` makes one)'
             )
+        if self.env == "dev":
+            return self
         for version, secret in self.secret_keys.items():
             value = secret.get_secret_value()
             if value.lower() in PLACEHOLDER_SECRETS or len(value) < MIN_SECRET_LENGTH:

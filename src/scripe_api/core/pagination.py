@@ -95,9 +95,16 @@ class CursorCodec:
         return position
 
     def page_request(
-        self, limit: int | None, cursor: str | None, list_name: str, filters: Mapping[str, Any]
+        self,
+        limit: int | None,
+        cursor: str | None,
+        list_name: str,
+        workspace_id: str,
+        filters: Mapping[str, Any],
     ) -> PageRequest:
-        hashed = filter_hash(list_name, filters)
+        """Parse `limit` and `cursor` for one list of one workspace: a cursor issued to another
+        workspace, list or filter set is a `bad_cursor`."""
+        hashed = filter_hash(list_name, {"workspace": workspace_id, **filters})
         return PageRequest(
             limit=clamp_limit(limit),
             after=self.decode(cursor, hashed) if cursor else None,

@@ -80,7 +80,11 @@ async def list_jobs(
     statuses = parse_csv(status_filter, JOB_STATUSES, "status")
     dates = parse_date_range(date_from, date_to)
     request = codec.page_request(
-        limit, cursor, "jobs", {"type": types, "status": statuses, **dates.as_filter()}
+        limit,
+        cursor,
+        "jobs",
+        principal.workspace_id,
+        {"type": types, "status": statuses, **dates.as_filter()},
     )
     return await repository.list_page(
         session,

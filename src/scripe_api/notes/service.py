@@ -28,7 +28,9 @@ async def list_notes(
     limit: int | None,
     cursor: str | None,
 ) -> Page[Note]:
-    request = codec.page_request(limit, cursor, "notes", {"projectId": project_id})
+    request = codec.page_request(
+        limit, cursor, "notes", principal.workspace_id, {"projectId": project_id}
+    )
     await get_project(session, principal, project_id)
     return await repository.list_page(session, principal.workspace_id, project_id, request, codec)
 

@@ -60,7 +60,11 @@ async def list_posts(
     statuses = parse_csv(status_filter, POST_STATUSES, "status")
     dates = parse_date_range(date_from, date_to)
     request = codec.page_request(
-        limit, cursor, "posts", {"projectId": project_id, "status": statuses, **dates.as_filter()}
+        limit,
+        cursor,
+        "posts",
+        principal.workspace_id,
+        {"projectId": project_id, "status": statuses, **dates.as_filter()},
     )
     await get_project(session, principal, project_id)
     return await repository.list_page(
