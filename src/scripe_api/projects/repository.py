@@ -42,3 +42,9 @@ async def list_all(session: AsyncSession, workspace_id: str) -> list[Project]:
         .order_by(Project.created_at.desc(), Project.id.desc())
     )
     return list(rows.all())
+
+
+async def get_unscoped(session: AsyncSession, project_id: str) -> Project | None:
+    """A project by id alone: for operators (the CLI), never for API requests."""
+    project: Project | None = await session.scalar(select(Project).where(Project.id == project_id))
+    return project

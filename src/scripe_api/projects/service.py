@@ -26,7 +26,7 @@ async def list_projects(
     limit: int | None,
     cursor: str | None,
 ) -> Page[Project]:
-    request = codec.page_request(limit, cursor, "projects", {})
+    request = codec.page_request(limit, cursor, "projects", principal.workspace_id, {})
     return await repository.list_page(session, principal.workspace_id, request, codec)
 
 
@@ -61,3 +61,11 @@ async def create_project(
 async def list_workspace_projects(session: AsyncSession, workspace_id: str) -> list[Project]:
     await get_workspace(session, workspace_id)
     return await repository.list_all(session, workspace_id)
+
+
+async def get_project_for_operator(session: AsyncSession, project_id: str) -> Project:
+    """Any workspace's project, for the CLI (API requests go through `get_project`)."""
+    project = await repository.get_unscoped(session, project_id)
+    if project is None:
+        raise NotFound(f"Project '{project_id}' was not found.")
+    return project
