@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from scripe_api.core.errors import AppError, InternalError, PayloadTooLarge, VersionUnsupported
 from scripe_api.core.ids import new_id
+from scripe_api.core.logging import request_id_var
 from scripe_api.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         request_id = new_id("req")
+        request_id_var.set(request_id)
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
         headers = Headers(scope=scope)
