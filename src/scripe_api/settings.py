@@ -15,6 +15,14 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 Plan = Literal["FREE", "SOLO", "ADVANCED", "BUSINESS", "ENTERPRISE", "TRIAL"]
 API_PLANS: tuple[Plan, ...] = ("ADVANCED", "BUSINESS", "ENTERPRISE", "TRIAL")
 CURRENT_API_VERSION = "2026-08-01"
+RateBucketName = Literal["read", "write", "ai"]
+DEFAULT_RATE_LIMITS: dict[RateBucketName, int] = {"read": 600, "write": 120, "ai": 60}
+DEFAULT_PLAN_MULTIPLIERS: dict[str, float] = {
+    "ADVANCED": 1.0,
+    "BUSINESS": 2.0,
+    "ENTERPRISE": 5.0,
+    "TRIAL": 1.0,
+}
 # Secrets that must never reach production: the documented examples and obvious fillers.
 PLACEHOLDER_SECRETS = frozenset(
     {"", "change-me", "changeme", "secret", "dev", "placeholder", "please-change-me"}
@@ -94,6 +102,16 @@ class Settings(BaseSettings):
     api_plans: list[Plan] = Field(
         default_factory=lambda: list(API_PLANS),
         description="Plans with API access; others get 403 plan_not_eligible.",
+    )
+
+    rate_limits: dict[RateBucketName, int] = Field(
+        default_factory=lambda: dict(DEFAULT_RATE_LIMITS),
+        description="Requests per sliding minute per workspace and bucket (before the plan "
+        "multiplier): read (GET), write (non-AI writes), ai (generations, knowledge ingest).",
+    )
+    rate_limit_plan_multipliers: dict[str, float] = Field(
+        default_factory=lambda: dict(DEFAULT_PLAN_MULTIPLIERS),
+        description="Plan multipliers of the rate limits.",
     )
 
     cors_origins: list[str] = Field(

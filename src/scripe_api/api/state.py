@@ -10,6 +10,8 @@ from scripe_api.core.pagination import CursorCodec
 from scripe_api.jobs.estimates import EstimateCache
 from scripe_api.jobs.hooks import JobHooks
 from scripe_api.jobs.notifications import CompletionHub
+from scripe_api.ratelimit.hook import RateLimitHook
+from scripe_api.ratelimit.limiter import SlidingWindowLimiter
 from scripe_api.resources import Resources, create_redis
 from scripe_api.settings import Settings
 
@@ -27,6 +29,7 @@ class Services:
 
     @classmethod
     def build(cls, settings: Settings, resources: Resources) -> Services:
+        rate_limits = RateLimitHook(settings, SlidingWindowLimiter(resources.redis))
         return cls(
             settings=settings,
             resources=resources,
@@ -35,6 +38,7 @@ class Services:
             estimates=EstimateCache(resources.sessionmaker, settings.estimate_refresh_seconds),
             completions=CompletionHub(create_redis(settings, for_subscription=True)),
             job_hooks=JobHooks(),
+            access_hooks=[rate_limits],
         )
 
     def begin_shutdown(self) -> None:
