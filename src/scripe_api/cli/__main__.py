@@ -1,0 +1,3 @@
+from scripe_api.cli import main
+
+main()
