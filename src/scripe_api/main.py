@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import signal
+import threading
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from types import FrameType
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -24,6 +29,33 @@ pin the version with `Scripe-Api-Version`. Errors share one envelope:
 """
 
 
+def _on_stop_signal(callback: Callable[[], None]) -> Callable[[], None]:
+    """Run `callback` on the loop as soon as SIGINT/SIGTERM arrives, then the server's own
+    handler. The server only runs the lifespan's shutdown after in-flight requests finish, and
+    waiting requests (wait_for_completion_ms) must be answered at once instead."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    loop = asyncio.get_running_loop()
+    previous: dict[signal.Signals, Any] = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        handler = signal.getsignal(sig)
+        if not callable(handler):
+            continue
+        previous[sig] = handler
+
+        def chained(signum: int, frame: FrameType | None, handler: Any = handler) -> None:
+            loop.call_soon_threadsafe(callback)
+            handler(signum, frame)
+
+        signal.signal(sig, chained)
+
+    def restore() -> None:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+    return restore
+
+
 class ScripeApp(FastAPI):
     """FastAPI with `RequestContextMiddleware` outside Starlette's own error middleware."""
 
@@ -38,9 +70,11 @@ def create_app(settings: Settings) -> ScripeApp:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        restore = _on_stop_signal(services.begin_shutdown)
         try:
             yield
         finally:
+            restore()
             await services.close()
 
     app = ScripeApp(
