@@ -1,10 +1,23 @@
 """All tables, imported here so `Base.metadata` is complete for Alembic and the drift test."""
 
 from scripe_api.db.models.api_key import ApiKey
+from scripe_api.db.models.idempotency_record import IdempotencyRecord
 from scripe_api.db.models.job import Job
 from scripe_api.db.models.note import Note
 from scripe_api.db.models.post import Post
 from scripe_api.db.models.project import Project
+from scripe_api.db.models.spend import ProviderCall, SpendBucket, SpendReservation
 from scripe_api.db.models.workspace import Workspace
 
-__all__ = ["ApiKey", "Job", "Note", "Post", "Project", "Workspace"]
+__all__ = [
+    "ApiKey",
+    "IdempotencyRecord",
+    "Job",
+    "Note",
+    "Post",
+    "Project",
+    "ProviderCall",
+    "SpendBucket",
+    "SpendReservation",
+    "Workspace",
+]
