@@ -16,6 +16,14 @@ Plan = Literal["FREE", "SOLO", "ADVANCED", "BUSINESS", "ENTERPRISE", "TRIAL"]
 API_PLANS: tuple[Plan, ...] = ("ADVANCED", "BUSINESS", "ENTERPRISE", "TRIAL")
 CURRENT_API_VERSION = "2026-08-01"
 RateBucketName = Literal["read", "write", "ai"]
+DEFAULT_SPEND_CAPS: dict[str, int | None] = {
+    "FREE": 0,
+    "SOLO": 500,
+    "TRIAL": 500,
+    "ADVANCED": 2000,
+    "BUSINESS": 5000,
+    "ENTERPRISE": None,
+}
 DEFAULT_RATE_LIMITS: dict[RateBucketName, int] = {"read": 600, "write": 120, "ai": 60}
 DEFAULT_PLAN_MULTIPLIERS: dict[str, float] = {
     "ADVANCED": 1.0,
@@ -112,6 +120,28 @@ class Settings(BaseSettings):
     rate_limit_plan_multipliers: dict[str, float] = Field(
         default_factory=lambda: dict(DEFAULT_PLAN_MULTIPLIERS),
         description="Plan multipliers of the rate limits.",
+    )
+
+    idempotency_lock_seconds: float = Field(
+        30.0, gt=0, description="How long an in-flight Idempotency-Key claim is locked."
+    )
+    idempotency_window_hours: float = Field(
+        24.0, gt=0, description="How long a completed Idempotency-Key is replayed."
+    )
+    idempotency_wait_seconds: float = Field(
+        10.0, ge=0, description="How long a duplicate waits for the original before 409 in use."
+    )
+    idempotency_poll_seconds: float = Field(
+        0.1, gt=0, description="Polling interval of a waiting duplicate (no connection held)."
+    )
+
+    plan_spend_caps_cents: dict[str, int | None] = Field(
+        default_factory=lambda: dict(DEFAULT_SPEND_CAPS),
+        description="Daily AI spend cap per plan in cents (UTC day); null is unlimited "
+        "(still recorded).",
+    )
+    generation_estimate_cents: int = Field(
+        5, ge=0, description="Spend reserved per POST_GENERATION at submit."
     )
 
     cors_origins: list[str] = Field(
