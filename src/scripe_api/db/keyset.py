@@ -10,9 +10,21 @@ from sqlalchemy import Select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from scripe_api.core.filters import DateRange
 from scripe_api.core.pagination import CursorCodec, Page, PageRequest, Position
 
 T = TypeVar("T")
+
+
+def created_within(
+    statement: Select[T], created_at: InstrumentedAttribute[datetime], dates: DateRange
+) -> Select[T]:
+    """`dateFrom <= createdAt < dateTo` (either bound open)."""
+    if dates.start is not None:
+        statement = statement.where(created_at >= dates.start)
+    if dates.end is not None:
+        statement = statement.where(created_at < dates.end)
+    return statement
 
 
 async def fetch_page(

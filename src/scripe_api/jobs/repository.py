@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from scripe_api.core.filters import DateRange
 from scripe_api.core.pagination import CursorCodec, Page, PageRequest, Position
-from scripe_api.db.keyset import fetch_page
+from scripe_api.db.keyset import created_within, fetch_page
 from scripe_api.db.models import Job
 from scripe_api.db.models.job import JOB_TYPES
 
@@ -55,10 +55,7 @@ async def list_page(
         statement = statement.where(Job.type.in_(types))
     if statuses:
         statement = statement.where(Job.status.in_(statuses))
-    if dates.start is not None:
-        statement = statement.where(Job.created_at >= dates.start)
-    if dates.end is not None:
-        statement = statement.where(Job.created_at < dates.end)
+    statement = created_within(statement, Job.created_at, dates)
     return await fetch_page(
         session,
         statement,

@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from scripe_api.core.filters import DateRange
 from scripe_api.core.pagination import CursorCodec, Page, PageRequest, Position
-from scripe_api.db.keyset import fetch_page
+from scripe_api.db.keyset import created_within, fetch_page
 from scripe_api.db.models import Post
 
 
@@ -35,10 +35,7 @@ async def list_page(
     statement = select(Post).where(Post.workspace_id == workspace_id, Post.project_id == project_id)
     if statuses:
         statement = statement.where(Post.status.in_(statuses))
-    if dates.start is not None:
-        statement = statement.where(Post.created_at >= dates.start)
-    if dates.end is not None:
-        statement = statement.where(Post.created_at < dates.end)
+    statement = created_within(statement, Post.created_at, dates)
     return await fetch_page(
         session,
         statement,
