@@ -3,9 +3,12 @@
 The source text carries the script: `SCRIPT {"fail": ["provider_timeout"], "block": "k"}`.
 - `fail`: error codes raised on attempts 1..n (transient per the code, like a real provider);
 - `permanent`: an error code raised on every attempt as a permanent failure;
-- `block`: wait until the Redis key `scripted:release:<k>` exists (after marking
-  `scripted:started:<jobId>:<attempt>`), so a test can act while the job is mid-run;
+- `block`: wait until the Redis key `scripted:release:<k>` exists, so a test can act while the
+  job is mid-run;
 - `sleep_ms`: take this long.
+Every attempt first reports progress ("Generating post"), then marks
+`scripted:started:<jobId>:<attempt>`, then follows its script.
+The post it writes names the job and attempt and repeats the source (`scripted_content`).
 It replaces no part of our own database or queue: only the third-party AI call.
 """
 
@@ -40,6 +43,14 @@ def release_key(name: str) -> str:
     return f"scripted:release:{name}"
 
 
+def scripted_content(context: GenerationContext) -> str:
+    """What the scripted provider writes: which job and attempt, then the source it was given."""
+    return (
+        f"Scripted post for {context.job_id}.\n\nAttempt {context.attempt}.\n\n"
+        f"Source: {context.source_text}"
+    )
+
+
 class ScriptedProvider:
     name = "scripted"
     model: str | None = "script-1"
@@ -56,8 +67,9 @@ class ScriptedProvider:
             instructions = json.loads(context.source_text.removeprefix("SCRIPT "))
         redis: Redis = Redis.from_url(self._redis_url)
         try:
-            await redis.set(started_key(context.job_id, context.attempt), "1", ex=600)
             await progress(0.5, "Generating post")
+            # Marked after the progress report: a test that sees the mark sees the report too.
+            await redis.set(started_key(context.job_id, context.attempt), "1", ex=600)
             failures: list[str] = instructions.get("fail", [])
             if context.attempt <= len(failures):
                 code = failures[context.attempt - 1]
@@ -75,6 +87,6 @@ class ScriptedProvider:
             await redis.aclose()
         return GeneratedPost(
             title="Scripted post",
-            content=f"Scripted post for {context.job_id}.\n\nAttempt {context.attempt}.",
+            content=scripted_content(context),
             usage=Usage(input_tokens=100, output_tokens=50, cost_cents=1),
         )

@@ -4,24 +4,36 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator
 
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from scripe_api.db.models import Job
+from scripe_api.jobs.execution import WorkerDeps
 from scripe_api.providers.registry import ProviderRegistry
 from scripe_api.settings import Settings
 from tests.scripted_provider import ScriptedProvider
+from workers.context import build_deps
 from workers.main import create_worker
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+def scripted_providers(settings: Settings) -> ProviderRegistry:
+    """Live keys run on the scripted provider; test keys keep the offline generator."""
+    return ProviderRegistry(settings, live=ScriptedProvider(settings.redis_url))
+
+
 @contextlib.asynccontextmanager
 async def running_worker(settings: Settings) -> AsyncIterator[None]:
     """An arq worker with the scripted provider for live keys, in this event loop."""
-    providers = ProviderRegistry(settings, live=ScriptedProvider(settings.redis_url))
-    worker = create_worker(settings, providers=providers, handle_signals=False)
+    worker = create_worker(settings, providers=scripted_providers(settings), handle_signals=False)
     stop = asyncio.Event()
     task = asyncio.create_task(worker.run_until(stop, settings.worker_shutdown_grace_seconds))
     try:
@@ -31,20 +43,48 @@ async def running_worker(settings: Settings) -> AsyncIterator[None]:
         await task
 
 
+@contextlib.asynccontextmanager
+async def worker_deps(settings: Settings) -> AsyncIterator[WorkerDeps]:
+    """What a worker holds, without arq: for driving `run_attempt` and `sweep` by hand."""
+    deps = build_deps(settings, scripted_providers(settings))
+    try:
+        yield deps
+    finally:
+        await deps.resources.close()
+
+
+async def settle_unfinished_jobs(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    """End every job a test left QUEUED or RUNNING, so no later test's sweep picks it up.
+
+    The database is shared by the whole session and the sweep is service-wide by design.
+    """
+    async with sessionmaker() as session, session.begin():
+        await session.execute(
+            update(Job)
+            .where(Job.status.in_(("QUEUED", "RUNNING")))
+            .values(
+                status="FAILED",
+                error_code="internal_error",
+                error_message="Left unfinished by a test.",
+                lease_expires_at=None,
+            )
+        )
+
+
 def settings_env(settings: Settings) -> dict[str, str]:
     """The SCRIPE_* environment that reproduces `settings` in another process."""
     env = dict(os.environ)
     for name, value in settings.model_dump(mode="json").items():
         if value is None:
             continue
-        if isinstance(value, dict | list):
-            import json
-
-            if name == "secret_keys":
-                value = {k: settings.secret_keys[int(k)].get_secret_value() for k in value}
-            env[f"SCRIPE_{name.upper()}"] = json.dumps(value)
-        else:
-            env[f"SCRIPE_{name.upper()}"] = str(value)
+        if name == "secret_keys":
+            value = {
+                version: secret.get_secret_value()
+                for version, secret in settings.secret_keys.items()
+            }
+        env[f"SCRIPE_{name.upper()}"] = (
+            json.dumps(value) if isinstance(value, dict | list) else str(value)
+        )
     return env
 
 
@@ -57,3 +97,24 @@ def start_worker_process(settings: Settings) -> subprocess.Popen[bytes]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+async def wait_for_exit(process: subprocess.Popen[bytes], *, within: float) -> int:
+    """The process's exit code, once it has exited (fails after `within` seconds)."""
+    deadline = time.monotonic() + within
+    while (code := process.poll()) is None:
+        assert time.monotonic() < deadline, f"worker process {process.pid} did not exit"
+        await asyncio.sleep(0.02)
+    return code
+
+
+@contextlib.asynccontextmanager
+async def worker_process(settings: Settings) -> AsyncIterator[subprocess.Popen[bytes]]:
+    """A real worker process, killed (if still alive) when the block ends."""
+    process = start_worker_process(settings)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+        await wait_for_exit(process, within=10)

@@ -1,35 +1,13 @@
-from __future__ import annotations
+"""§4.2 the happy path, end to end: QUEUED at submit, DONE once a worker ran it, with its post."""
 
-import asyncio
-import time
-from typing import Any
+from __future__ import annotations
 
 import httpx
 
 from scripe_api.settings import Settings
 from tests.factories import Factory
+from tests.jobs.calls import poll_job as poll_job  # re-exported: tests/spend imports it here
 from tests.workers_support import running_worker
-
-TERMINAL = {"DONE", "FAILED", "CANCELLED"}
-
-
-async def poll_job(
-    client: httpx.AsyncClient,
-    headers: dict[str, str],
-    job_id: str,
-    *,
-    until: set[str],
-    within: float = 15.0,
-) -> dict[str, Any]:
-    deadline = time.monotonic() + within
-    while True:
-        response = await client.get(f"/v1/jobs/{job_id}", headers=headers)
-        assert response.status_code == 200, response.text
-        job: dict[str, Any] = response.json()["data"]
-        if job["status"] in until:
-            return job
-        assert time.monotonic() < deadline, f"job stuck in {job['status']}"
-        await asyncio.sleep(0.05)
 
 
 async def test_generation_runs_to_done_and_creates_the_post(
@@ -46,9 +24,10 @@ async def test_generation_runs_to_done_and_creates_the_post(
     job = response.json()["data"]
     assert job["status"] == "QUEUED"
     assert job["attemptCount"] == 0
-    assert job["estimatedCompletionMs"] == 25000
+    # 25 000 until there is history (tests/jobs/test_estimates.py); earlier tests make some.
+    assert isinstance(job["estimatedCompletionMs"], int)
     async with running_worker(settings):
-        done = await poll_job(client, tenant.headers, job["id"], until=TERMINAL)
+        done = await poll_job(client, tenant.headers, job["id"])
     assert done["status"] == "DONE", done
     assert done["attemptCount"] == 1
     assert done["progress"] is None

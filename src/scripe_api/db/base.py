@@ -20,6 +20,12 @@ NAMING_CONVENTION = {
 TimestampMs = TIMESTAMP(timezone=True, precision=3)
 
 
+def can_exist(identifier: str) -> bool:
+    """False for an id no row can have: Postgres text cannot hold NUL, so such an id (opaque,
+    never pattern-validated) is simply not found instead of a database error."""
+    return "\x00" not in identifier
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {datetime: TimestampMs}

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from typing import Literal, Self
 
-from pydantic import AwareDatetime, Field, StrictInt, StrictStr, model_validator
+from pydantic import Field, StrictInt, StrictStr, model_validator
 
 from scripe_api.api.schemas import RequestModel
-from scripe_api.posts.schemas import ContentType
+from scripe_api.posts.schemas import ContentType, ScheduleTime, StoredText
 
 SOURCE_TEXT_MAX_BYTES = 100 * 1024
 
@@ -13,7 +13,7 @@ SOURCE_TEXT_MAX_BYTES = 100 * 1024
 class GenerationSource(RequestModel):
     """Exactly one of `text` and `noteId`."""
 
-    text: StrictStr | None = Field(None, min_length=1, description="1 character … 100 KB.")
+    text: StoredText | None = Field(None, min_length=1, description="1 character … 100 KB.")
     note_id: StrictStr | None = Field(None, description="A note of the same project.")
 
     @model_validator(mode="after")
@@ -24,7 +24,7 @@ class GenerationSource(RequestModel):
 
 
 class GenerationOptions(RequestModel):
-    language: StrictStr | None = Field(
+    language: StoredText | None = Field(
         None, max_length=35, description="BCP-47 tag, e.g. `en`.", examples=["en"]
     )
     content_type: ContentType | None = None
@@ -36,7 +36,7 @@ class GenerationOptions(RequestModel):
 class GenerationCreate(RequestModel):
     project_id: StrictStr = Field(examples=["proj_01J9ZA7Q1K6W4X2Y3Z5A6B7C8D"])
     source: GenerationSource
-    scheduled_for: AwareDatetime | None = Field(
+    scheduled_for: ScheduleTime | None = Field(
         None,
         description="Schedule the resulting post at this time (must be in the future and carry "
         "a UTC offset). Defaults to a draft.",

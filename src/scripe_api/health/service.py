@@ -51,7 +51,9 @@ async def check_health(resources: Resources, version: str) -> HealthRead:
     )
     depth: int | None = None
     if redis.ok:
-        depth_value, depth_check = await _timed(resources.redis.zcard(QUEUE_NAME))
+        # Entries due now: deferred ones (retry backoff, the next cron runs) are not waiting.
+        due = int(time.time() * 1000)
+        depth_value, depth_check = await _timed(resources.redis.zcount(QUEUE_NAME, "-inf", due))
         depth = int(depth_value) if depth_check.ok and depth_value is not None else None
     settings = resources.settings
     return HealthRead(

@@ -17,12 +17,23 @@ logger = logging.getLogger(__name__)
 RUN_JOB = "run_job"
 
 
-def queue_job_id(job_id: str, attempt: int) -> str:
-    return f"{job_id}:{attempt}"
+def queue_job_id(job_id: str, attempt: int, *, redelivery: str | None = None) -> str:
+    base = f"{job_id}:{attempt}"
+    return base if redelivery is None else f"{base}:{redelivery}"
+
+
+def in_progress_key(queue_id: str) -> str:
+    """arq's marker of a queue entry a worker has taken (it outlives a killed worker)."""
+    return f"arq:in-progress:{queue_id}"
 
 
 async def enqueue_attempt(
-    redis: ArqRedis, job_id: str, attempt: int, *, defer_seconds: float = 0.0
+    redis: ArqRedis,
+    job_id: str,
+    attempt: int,
+    *,
+    defer_seconds: float = 0.0,
+    redelivery: str | None = None,
 ) -> bool:
     """True when the attempt is (now or already) on the queue; False when Redis failed."""
     try:
@@ -30,7 +41,7 @@ async def enqueue_attempt(
             RUN_JOB,
             job_id,
             attempt,
-            _job_id=queue_job_id(job_id, attempt),
+            _job_id=queue_job_id(job_id, attempt, redelivery=redelivery),
             _defer_by=defer_seconds if defer_seconds > 0 else None,
         )
     except (RedisError, OSError) as error:
@@ -42,3 +53,18 @@ async def enqueue_attempt(
         )
         return False
     return True
+
+
+async def taken_but_unclaimed(redis: ArqRedis, job_ids: list[str]) -> set[str]:
+    """Of these QUEUED jobs, the ones a worker took off the queue and never claimed: it died in
+    between. arq keeps their id locked until its own timeout, so they need a fresh queue id."""
+    if not job_ids:
+        return set()
+    try:
+        async with redis.pipeline(transaction=False) as pipe:
+            for job_id in job_ids:
+                pipe.exists(in_progress_key(queue_job_id(job_id, 1)))
+            taken = await pipe.execute()
+    except (RedisError, OSError):
+        return set()
+    return {job_id for job_id, is_taken in zip(job_ids, taken, strict=True) if is_taken}

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from scripe_api.core.filters import DateRange
 from scripe_api.core.pagination import CursorCodec, Page, PageRequest, Position
+from scripe_api.db.base import can_exist
 from scripe_api.db.keyset import created_within, fetch_page
 from scripe_api.db.models import Job
 from scripe_api.db.models.job import JOB_TYPES
@@ -28,6 +29,8 @@ def add(session: AsyncSession, job: Job) -> None:
 
 
 async def get(session: AsyncSession, workspace_id: str, job_id: str) -> Job | None:
+    if not can_exist(job_id):
+        return None
     job: Job | None = await session.scalar(
         select(Job).where(Job.workspace_id == workspace_id, Job.id == job_id)
     )
@@ -68,6 +71,8 @@ async def list_page(
 
 async def cancel(session: AsyncSession, workspace_id: str, job_id: str) -> Job | None:
     """QUEUED → CANCELLED. Races safely with the claim: exactly one of them wins."""
+    if not can_exist(job_id):
+        return None
     job: Job | None = await session.scalar(
         update(Job)
         .where(Job.workspace_id == workspace_id, Job.id == job_id, Job.status == "QUEUED")
@@ -121,7 +126,9 @@ async def renew_lease(session: AsyncSession, job_id: str, attempt: int, lease: t
     result = await session.execute(
         update(Job)
         .where(_held_by(job_id, attempt))
-        .values(lease_expires_at=func.now() + lease)
+        # A heartbeat is bookkeeping, not a change a client sees: `updatedAt` stays (without
+        # naming it here, the column's ORM onupdate would bump it on every heartbeat).
+        .values(lease_expires_at=func.now() + lease, updated_at=Job.updated_at)
         .returning(Job.id)
     )
     return result.first() is not None

@@ -74,5 +74,7 @@ async def cancel_job(
 ) -> Envelope[JobRead]:
     """Cancel a QUEUED job (its spend reservation is refunded). Any other status is a
     `409 not_cancellable`: v1 does not cancel RUNNING jobs."""
-    job = await service.cancel_job(uow.session, services.job_hooks, principal, job_id)
+    job = await service.cancel_job(
+        uow, services.resources.redis, services.job_hooks, principal, job_id
+    )
     return Envelope[JobRead](data=job)

@@ -16,9 +16,10 @@ from scripe_api.core.filters import parse_csv, parse_date_range
 from scripe_api.core.pagination import CursorCodec, Page
 from scripe_api.db.models import Job
 from scripe_api.db.models.job import JOB_STATUSES, JOB_TYPES
+from scripe_api.db.session import UnitOfWork
 from scripe_api.jobs import repository
 from scripe_api.jobs.hooks import JobHooks
-from scripe_api.jobs.notifications import CompletionHub
+from scripe_api.jobs.notifications import CompletionHub, publish_finished
 from scripe_api.jobs.progress import read_progress
 from scripe_api.jobs.schemas import JobProgress, JobRead
 
@@ -98,17 +99,24 @@ async def list_jobs(
 
 
 async def cancel_job(
-    session: AsyncSession, hooks: JobHooks, principal: Principal, job_id: str
+    uow: UnitOfWork, redis: Redis, hooks: JobHooks, principal: Principal, job_id: str
 ) -> JobRead:
-    job = await repository.cancel(session, principal.workspace_id, job_id)
+    job = await repository.cancel(uow.session, principal.workspace_id, job_id)
     if job is None:
-        current = await repository.get(session, principal.workspace_id, job_id)
+        current = await repository.get(uow.session, principal.workspace_id, job_id)
         if current is None:
             raise NotFound(f"Job '{job_id}' was not found.")
         raise NotCancellable(
             f"Job is in '{current.status}'; only QUEUED jobs can be cancelled in v1."
         )
-    await hooks.job_ended(session, job)
+    await hooks.job_ended(uow.session, job)
+
+    async def notify() -> None:
+        # A cancelled job is finished too: requests waiting on it answer now, not at their
+        # deadline.
+        await publish_finished(redis, job_id)
+
+    uow.after_commit(notify)
     return job_view(job)
 
 

@@ -11,19 +11,18 @@ from scripe_api.core.ids import new_id
 from scripe_api.db.models import Job
 from scripe_api.db.session import UnitOfWork
 from scripe_api.jobs import repository
-from scripe_api.jobs.estimates import EstimateCache
 from scripe_api.jobs.queue import enqueue_attempt
 
 
 async def submit_job(
     uow: UnitOfWork,
     redis: ArqRedis,
-    estimates: EstimateCache,
     principal: Principal,
     *,
     job_type: str,
     project_id: str | None,
     job_input: dict[str, Any],
+    estimated_completion_ms: int | None,
 ) -> Job:
     job = Job(
         id=new_id("job"),
@@ -34,7 +33,7 @@ async def submit_job(
         key_mode=principal.mode,
         input=job_input,
         attempt_count=0,
-        estimated_completion_ms=await estimates.estimate_ms(job_type),
+        estimated_completion_ms=estimated_completion_ms,
     )
     repository.add(uow.session, job)
     await uow.session.flush()

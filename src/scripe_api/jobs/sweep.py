@@ -15,7 +15,7 @@ from datetime import timedelta
 from scripe_api.jobs import repository
 from scripe_api.jobs.execution import WorkerDeps
 from scripe_api.jobs.notifications import publish_finished
-from scripe_api.jobs.queue import enqueue_attempt
+from scripe_api.jobs.queue import enqueue_attempt, taken_but_unclaimed
 
 logger = logging.getLogger(__name__)
 
@@ -51,9 +51,15 @@ async def sweep(deps: WorkerDeps) -> SweepReport:
             settings.sweep_batch_size,
         )
     retried = len(to_enqueue)
-    to_enqueue.extend((job_id, 1) for job_id in queued)
+    redis = deps.resources.redis
+    stuck = await taken_but_unclaimed(redis, list(queued))
+    to_enqueue.extend((job_id, 1) for job_id in queued if job_id not in stuck)
     for job_id, attempt in to_enqueue:
-        await enqueue_attempt(deps.resources.redis, job_id, attempt)
+        await enqueue_attempt(redis, job_id, attempt)
+    for job_id in stuck:
+        # Another queue id for the same attempt (arq dedups it while it waits, so a backlog
+        # does not multiply it); the claim (QUEUED → RUNNING) still admits one winner.
+        await enqueue_attempt(redis, job_id, 1, redelivery="redelivered")
     for job_id in finished:
         await publish_finished(deps.resources.redis, job_id)
     report = SweepReport(ran=True, requeued=len(queued), retried=retried, exhausted=len(finished))

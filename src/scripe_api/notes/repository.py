@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scripe_api.core.pagination import CursorCodec, Page, PageRequest, Position
+from scripe_api.db.base import can_exist
 from scripe_api.db.keyset import fetch_page
 from scripe_api.db.models import Note
 
@@ -15,6 +16,8 @@ def add(session: AsyncSession, note: Note) -> None:
 
 
 async def get(session: AsyncSession, workspace_id: str, note_id: str) -> Note | None:
+    if not can_exist(note_id):
+        return None
     note: Note | None = await session.scalar(
         select(Note).where(Note.workspace_id == workspace_id, Note.id == note_id)
     )

@@ -3,6 +3,7 @@ from __future__ import annotations
 from pydantic import Field, StrictStr
 
 from scripe_api.api.schemas import ApiModel, RequestModel, Timestamp
+from scripe_api.posts.schemas import StoredText
 
 NOTE_CONTENT_MAX_BYTES = 100 * 1024
 
@@ -17,4 +18,4 @@ class NoteRead(ApiModel):
 
 class NoteCreate(RequestModel):
     project_id: StrictStr
-    content: StrictStr = Field(min_length=1, description="1 character … 100 KB (UTF-8).")
+    content: StoredText = Field(min_length=1, description="1 character … 100 KB (UTF-8).")

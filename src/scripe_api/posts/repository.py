@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from scripe_api.core.filters import DateRange
 from scripe_api.core.pagination import CursorCodec, Page, PageRequest, Position
+from scripe_api.db.base import can_exist
 from scripe_api.db.keyset import created_within, fetch_page
 from scripe_api.db.models import Post
 
@@ -16,6 +17,8 @@ def add(session: AsyncSession, post: Post) -> None:
 
 
 async def get(session: AsyncSession, workspace_id: str, post_id: str) -> Post | None:
+    if not can_exist(post_id):
+        return None
     post: Post | None = await session.scalar(
         select(Post).where(Post.workspace_id == workspace_id, Post.id == post_id)
     )

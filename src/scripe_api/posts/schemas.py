@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field, StrictStr
+from pydantic import AfterValidator, AwareDatetime, Field, StrictStr
 
 from scripe_api.api.schemas import ApiModel, RequestModel, Timestamp
+from scripe_api.core.clock import truncate_ms
 
 PostStatus = Literal[
     "waitingProcessing",
@@ -23,6 +24,27 @@ POST_CONTENT_MAX_CHARS = 100_000
 POST_TITLE_MAX_CHARS = 500
 
 
+def _storable(value: str) -> str:
+    # Postgres text holds neither NUL nor lone surrogates: refuse them here (400 naming the
+    # field) rather than fail at INSERT time (500).
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode (no lone surrogates)") from None
+    return value
+
+
+# Free text a client sends to be stored (post content, note content, a generation's source).
+StoredText = Annotated[StrictStr, AfterValidator(_storable)]
+
+# A requested schedule, kept at the millisecond precision the API speaks and stores: finer
+# digits are dropped here, so the answer to the write and every later read agree (the database
+# would otherwise round them).
+ScheduleTime = Annotated[AwareDatetime, AfterValidator(truncate_ms)]
+
+
 class PostRead(ApiModel):
     id: str = Field(examples=["post_01J9ZA7Q1K6W4X2Y3Z5A6B7C8D"])
     status: PostStatus
@@ -38,19 +60,19 @@ class PostRead(ApiModel):
 
 class PostCreate(RequestModel):
     project_id: StrictStr
-    content: StrictStr | None = Field(None, description="Up to 100 000 characters.")
-    title: StrictStr | None = Field(None, description="Up to 500 characters.")
+    content: StoredText | None = Field(None, description="Up to 100 000 characters.")
+    title: StoredText | None = Field(None, description="Up to 500 characters.")
     content_type: ContentType | None = None
-    scheduled_for: AwareDatetime | None = Field(
+    scheduled_for: ScheduleTime | None = Field(
         None, description="Must be in the future; the post is then `scheduled`, else `draft`."
     )
 
 
 class PostUpdate(RequestModel):
-    content: StrictStr | None = Field(None, description="Up to 100 000 characters.")
-    title: StrictStr | None = Field(None, description="Up to 500 characters.")
+    content: StoredText | None = Field(None, description="Up to 100 000 characters.")
+    title: StoredText | None = Field(None, description="Up to 500 characters.")
     content_type: ContentType | None = None
-    scheduled_for: AwareDatetime | None = Field(
+    scheduled_for: ScheduleTime | None = Field(
         None,
         description="A future time (re)schedules the post; null unschedules it back to "
         "`draft`; absent leaves the schedule as it is.",

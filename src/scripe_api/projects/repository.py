@@ -6,11 +6,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scripe_api.core.pagination import CursorCodec, Page, PageRequest, Position
+from scripe_api.db.base import can_exist
 from scripe_api.db.keyset import fetch_page
 from scripe_api.db.models import Project
 
 
 async def get(session: AsyncSession, workspace_id: str, project_id: str) -> Project | None:
+    if not can_exist(project_id):
+        return None
     project: Project | None = await session.scalar(
         select(Project).where(Project.workspace_id == workspace_id, Project.id == project_id)
     )
@@ -46,5 +49,7 @@ async def list_all(session: AsyncSession, workspace_id: str) -> list[Project]:
 
 async def get_unscoped(session: AsyncSession, project_id: str) -> Project | None:
     """A project by id alone: for operators (the CLI), never for API requests."""
+    if not can_exist(project_id):
+        return None
     project: Project | None = await session.scalar(select(Project).where(Project.id == project_id))
     return project

@@ -1,0 +1,118 @@
+"""§5 `wait_for_completion_ms`: the request answers as soon as the job is terminal, or with the
+current state at the deadline — the same 202 Job envelope either way."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import httpx
+import pytest
+
+from scripe_api.main import create_app
+from scripe_api.settings import Settings
+from tests.apps import serve
+from tests.assertions import eventually
+from tests.factories import Factory, Tenant
+from tests.jobs.calls import JOB_FIELDS, get_job
+from tests.workers_support import running_worker
+
+PATH = "/v1/posts/generations"
+
+
+async def generate(
+    client: httpx.AsyncClient, tenant: Tenant, project_id: str, wait_ms: Any
+) -> httpx.Response:
+    return await client.post(
+        PATH,
+        headers=tenant.headers,
+        json={
+            "projectId": project_id,
+            "source": {"text": "Small teams ship faster."},
+            "wait_for_completion_ms": wait_ms,
+        },
+    )
+
+
+@pytest.mark.smoke
+async def test_fast_job_is_done_in_the_same_response(
+    client: httpx.AsyncClient, factory: Factory, settings: Settings
+) -> None:
+    tenant = await factory.tenant()
+    project = await factory.project(tenant.workspace.id)
+    async with running_worker(settings):
+        response = await generate(client, tenant, project.id, 10_000)
+    assert response.status_code == 202, response.text
+    job = response.json()["data"]
+    assert set(job) == JOB_FIELDS
+    assert job["status"] == "DONE", job
+    assert job["attemptCount"] == 1
+    assert job["progress"] is None
+    assert job["completedAt"] is not None
+    assert set(job["result"]) == {"postId"}
+    post = await client.get(f"/v1/posts/{job['result']['postId']}", headers=tenant.headers)
+    assert post.status_code == 200, post.text
+    assert await get_job(client, tenant, job["id"]) == job
+
+
+async def test_deadline_answers_with_the_queued_job(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    tenant = await factory.tenant()
+    project = await factory.project(tenant.workspace.id)
+    started = time.monotonic()
+    waited = await generate(client, tenant, project.id, 300)
+    elapsed = time.monotonic() - started
+    assert waited.status_code == 202, waited.text
+    assert 0.3 <= elapsed < 3, elapsed
+    at_once = await generate(client, tenant, project.id, 0)
+    assert at_once.status_code == 202, at_once.text
+    for response in (waited, at_once):
+        assert set(response.json()) == {"data"}
+        job = response.json()["data"]
+        assert set(job) == JOB_FIELDS
+        assert job["status"] == "QUEUED"
+        assert job["attemptCount"] == 0
+        assert job["progress"] is None
+
+
+async def test_wait_above_the_maximum_is_clamped_and_woken_by_a_cancel(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    tenant = await factory.tenant()
+    project = await factory.project(tenant.workspace.id)
+    # No worker runs: only the cancel below can end this wait before its (clamped) deadline.
+    waiting = asyncio.create_task(generate(client, tenant, project.id, 3_600_000))
+
+    async def submitted() -> list[dict[str, Any]]:
+        listed = await client.get("/v1/jobs", headers=tenant.headers)
+        data: list[dict[str, Any]] = listed.json()["data"]
+        return data
+
+    jobs = await eventually(submitted, lambda data: len(data) == 1)
+    assert not waiting.done()
+    cancelled = await client.post(f"/v1/jobs/{jobs[0]['id']}/cancel", headers=tenant.headers)
+    assert cancelled.status_code == 200, cancelled.text
+    response = await asyncio.wait_for(waiting, timeout=3)
+    assert response.status_code == 202, response.text
+    job = response.json()["data"]
+    assert job["id"] == jobs[0]["id"]
+    assert job["status"] == "CANCELLED"
+    assert job == cancelled.json()["data"]
+
+
+async def test_wait_is_clamped_to_the_configured_maximum(
+    factory: Factory, settings: Settings
+) -> None:
+    tenant = await factory.tenant()
+    project = await factory.project(tenant.workspace.id)
+    # The same clamp as the default 25 s, made short enough to observe.
+    app = create_app(settings.model_copy(update={"wait_max_ms": 300}))
+    async with serve(app) as client:
+        started = time.monotonic()
+        response = await generate(client, tenant, project.id, 3_600_000)
+        elapsed = time.monotonic() - started
+    assert response.status_code == 202, response.text
+    assert response.json()["data"]["status"] == "QUEUED"
+    assert 0.3 <= elapsed < 3, elapsed
