@@ -19,11 +19,14 @@ from scripe_api.jobs.queue import RUN_JOB
 from scripe_api.providers.registry import ProviderRegistry
 from scripe_api.settings import Settings
 from workers.context import build_deps
+from workers.jobs.purge_idempotency import purge_idempotency
 from workers.jobs.run_job import run_job
 from workers.jobs.sweep_jobs import sweep_jobs
 
 logger = logging.getLogger(__name__)
 _CLOSE_TIMEOUT_SECONDS = 5.0
+# Expired Idempotency-Key records count as absent anyway; the purge only keeps the table small.
+_PURGE_MINUTES = set(range(0, 60, 10))
 
 
 class _StopPolling(Exception):
@@ -98,7 +101,15 @@ def create_worker(
                 run_at_startup=True,
                 unique=True,
                 timeout=max(interval * 4, 30),
-            )
+            ),
+            cron(
+                purge_idempotency,
+                name="purge_idempotency",
+                minute=_PURGE_MINUTES,
+                second=0,
+                unique=True,
+                timeout=300,
+            ),
         ],
         redis_pool=deps.resources.redis,
         ctx={"deps": deps},

@@ -5,6 +5,9 @@ with 400 before a missing key's 401. The order of checks in API.md §1.5 puts au
 first, so `GuardedRoute` runs the route's `Access` requirement before FastAPI's own handler
 parses anything; the `Access` dependency then only hands the checked principal to the handler
 (and declares the bearer scheme in OpenAPI).
+
+The same route class makes every POST and PATCH idempotency-keyed (API.md §3): see
+`scripe_api.idempotency.endpoint`.
 """
 
 from __future__ import annotations
@@ -20,6 +23,13 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from scripe_api.auth.principal import Principal
 from scripe_api.core.errors import PlanNotEligible, ScopeMissing
+from scripe_api.idempotency.endpoint import (
+    IDEMPOTENT_METHODS,
+    idempotent,
+    keyed,
+    openapi_extra,
+    record_key,
+)
 
 if TYPE_CHECKING:
     from scripe_api.api.state import Services
@@ -85,7 +95,17 @@ def _find_access(dependant: Dependant) -> Access | None:
 
 
 class GuardedRoute(APIRoute):
-    """An APIRoute that enforces its `Access` requirement before the body is parsed."""
+    """An APIRoute that enforces its `Access` requirement before the body is parsed, and
+    runs a POST or PATCH at most once per Idempotency-Key."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        methods = {method.upper() for method in kwargs.get("methods") or ()}
+        self.is_idempotent = bool(methods & IDEMPOTENT_METHODS)
+        if self.is_idempotent:
+            endpoint = idempotent(endpoint)
+            documented = openapi_extra(kwargs.get("status_code") or 200)
+            kwargs["openapi_extra"] = {**documented, **(kwargs.get("openapi_extra") or {})}
+        super().__init__(path, endpoint, **kwargs)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -94,7 +114,11 @@ class GuardedRoute(APIRoute):
             return handler
 
         async def guarded(request: Request) -> Response:
-            await access.check(request)
-            return await handler(request)
+            principal = await access.check(request)
+            key = record_key(request, self, principal.workspace_id) if self.is_idempotent else None
+            if key is None:
+                return await handler(request)
+            with keyed(request, self, key):
+                return await handler(request)
 
         return guarded

@@ -1,4 +1,5 @@
-"""Engine construction and the unit of work: one transaction, then work that runs after commit."""
+"""Engine construction and the unit of work: one transaction, with work that joins it just
+before commit and work that runs after it."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from scripe_api.settings import Settings
 logger = logging.getLogger(__name__)
 
 AfterCommit = Callable[[], Awaitable[None]]
+# Receives what the edge answers as of the commit (see `UnitOfWork.commit`).
+BeforeCommit = Callable[[object], Awaitable[None]]
 
 
 def create_engine(settings: Settings, *, application_name: str = "scripe-api") -> AsyncEngine:
@@ -53,19 +56,34 @@ class UnitOfWork:
     """One transaction owned by the edge (a request or a job).
 
     Repositories flush into `session`; the edge commits once. Work registered with
-    `after_commit` (enqueueing, notifications) runs only once the commit succeeded, and a
-    failure there is logged, never turned into an error for work that is already durable.
+    `before_commit` (the idempotency record) joins the transaction as its last step, so it
+    commits, or fails, with the rest. Work registered with `after_commit` (enqueueing,
+    notifications) runs only once the commit succeeded, and a failure there is logged, never
+    turned into an error for work that is already durable.
     """
 
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         self.session: AsyncSession = sessionmaker()
+        self._before_commit: list[BeforeCommit] = []
         self._after_commit: list[AfterCommit] = []
         self._committed = False
+
+    @property
+    def is_committed(self) -> bool:
+        return self._committed
+
+    def before_commit(self, callback: BeforeCommit) -> None:
+        self._before_commit.append(callback)
 
     def after_commit(self, callback: AfterCommit) -> None:
         self._after_commit.append(callback)
 
-    async def commit(self) -> None:
+    async def commit(self, result: object = None) -> None:
+        """Commit. `result` is what the edge answers as of this commit (a handler that goes on
+        working after committing passes it here); before-commit work receives it."""
+        before, self._before_commit = self._before_commit, []
+        for step in before:
+            await step(result)
         await self.session.commit()
         self._committed = True
         callbacks, self._after_commit = self._after_commit, []
@@ -76,6 +94,7 @@ class UnitOfWork:
                 logger.exception("post-commit step failed; the committed work stands")
 
     async def rollback(self) -> None:
+        self._before_commit.clear()
         self._after_commit.clear()
         await self.session.rollback()
 

@@ -27,12 +27,16 @@ async def create_post_generation(
     `GET /v1/jobs/{jobId}` until DONE (then `result.postId` names the post) or FAILED — or pass
     `wait_for_completion_ms` to have short jobs finish in one round trip."""
     resources = services.resources
-    job = await service.submit_generation(uow, resources.redis, services.estimates, principal, body)
-    # The job is durable (and enqueued) before anyone is told about it.
-    await uow.commit()
+    job = await service.submit_generation(
+        uow, resources.redis, services.estimates, services.settings, principal, body
+    )
+    accepted = Envelope[JobRead](data=job_view(job))
+    # The job is durable (and enqueued) before anyone is told about it. `accepted` is the
+    # response as of this commit: what a retry with the same Idempotency-Key gets back.
+    await uow.commit(accepted)
     wait_ms = min(body.wait_for_completion_ms or 0, services.settings.wait_max_ms)
     if wait_ms <= 0:
-        return Envelope[JobRead](data=job_view(job))
+        return accepted
     view = await wait_for_job(
         resources.sessionmaker,
         resources.redis,

@@ -1,0 +1,162 @@
+"""The record's life (API.md §3): claim, then complete together with the operation, or release.
+
+A claim is its own short committed transaction. A duplicate of a request in flight polls the
+row, holding no connection between polls, until the original completes (replay), the lock
+expires (take over) or the wait ends (409 in use).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from scripe_api.core.errors import AppError
+from scripe_api.idempotency import repository
+from scripe_api.idempotency.errors import IdempotencyKeyConflict, IdempotencyKeyInUse
+from scripe_api.idempotency.repository import LiveRecord, RecordKey
+from scripe_api.settings import Settings
+
+# What the operation may answer and still have replayed: outcomes of the request itself.
+# Everything else (402 spend cap, 5xx) may go differently next time, so the claim is released.
+_RECORDED_STATUSES = frozenset({404, 422})
+_RECORDED_CODES = frozenset({"not_cancellable"})
+
+
+@dataclass(frozen=True)
+class Policy:
+    lock_seconds: float
+    window_seconds: float
+    wait_seconds: float
+    poll_seconds: float
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Policy:
+        return cls(
+            lock_seconds=settings.idempotency_lock_seconds,
+            window_seconds=settings.idempotency_window_hours * 3600,
+            wait_seconds=settings.idempotency_wait_seconds,
+            poll_seconds=settings.idempotency_poll_seconds,
+        )
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    status: int
+    body: bytes
+    headers: dict[str, str]  # only Location and Content-Type are kept
+
+
+@dataclass(frozen=True)
+class Claim:
+    """This request holds `key` while `token` (the record's `locked_until`) is unchanged."""
+
+    key: RecordKey
+    token: datetime
+
+
+def fingerprint(path: str, canonical_body: str) -> bytes:
+    """SHA-256 of the concrete path and the canonical body (a newline keeps them apart)."""
+    return hashlib.sha256(f"{path}\n{canonical_body}".encode()).digest()
+
+
+def is_recorded(error: AppError) -> bool:
+    return error.status_code in _RECORDED_STATUSES or error.code in _RECORDED_CODES
+
+
+async def claim(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    policy: Policy,
+    key: RecordKey,
+    request_fingerprint: bytes,
+) -> Claim | StoredResponse:
+    """Claim `key` for this request, or the response recorded for it.
+
+    Raises `IdempotencyKeyConflict` when the key was used for another request, and
+    `IdempotencyKeyInUse` when the original is still running after the wait.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + policy.wait_seconds
+    while True:
+        async with sessionmaker() as session, session.begin():
+            outcome = await _attempt(session, policy, key, request_fingerprint)
+        if outcome is not None:
+            return outcome
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            raise IdempotencyKeyInUse()
+        await asyncio.sleep(min(policy.poll_seconds, remaining))
+
+
+async def _attempt(
+    session: AsyncSession, policy: Policy, key: RecordKey, request_fingerprint: bytes
+) -> Claim | StoredResponse | None:
+    """One look at the record; None means "held by a live request: wait"."""
+    token = await repository.claim_if_absent(
+        session,
+        key,
+        request_fingerprint,
+        lock_seconds=policy.lock_seconds,
+        window_seconds=policy.window_seconds,
+    )
+    if token is not None:
+        return Claim(key, token)
+    record = await repository.get_live(session, key, policy.window_seconds)
+    if record is None:
+        # Released or expired since the insert looked: the next look claims it.
+        return None
+    if record.fingerprint != request_fingerprint:
+        raise IdempotencyKeyConflict()
+    if record.state == "completed":
+        return _stored(record)
+    if record.is_locked or record.locked_until is None:
+        return None
+    token = await repository.take_over(session, key, record.locked_until, policy.lock_seconds)
+    return None if token is None else Claim(key, token)
+
+
+def _stored(record: LiveRecord) -> StoredResponse:
+    assert record.response_status is not None
+    body: str = record.response_body
+    return StoredResponse(
+        record.response_status, body.encode(), dict(record.response_headers or {})
+    )
+
+
+async def complete(session: AsyncSession, claim: Claim, response: StoredResponse) -> None:
+    """Record `response` in the operation's own transaction (the caller commits both)."""
+    is_ours = await repository.complete(
+        session,
+        claim.key,
+        claim.token,
+        status=response.status,
+        body=response.body.decode(),
+        headers=response.headers,
+    )
+    if not is_ours:
+        # The lock expired and another request took the key over: this one must not commit.
+        raise IdempotencyKeyInUse(
+            "This request outlived its Idempotency-Key lock and another request took it over."
+        )
+
+
+async def complete_alone(
+    sessionmaker: async_sessionmaker[AsyncSession], claim: Claim, response: StoredResponse
+) -> None:
+    """Record an error the operation answered with, after its own transaction rolled back."""
+    async with sessionmaker() as session, session.begin():
+        await complete(session, claim, response)
+
+
+async def release(sessionmaker: async_sessionmaker[AsyncSession], claim: Claim) -> None:
+    """Forget the claim so that a retry runs the operation again."""
+    async with sessionmaker() as session, session.begin():
+        await repository.release(session, claim.key, claim.token)
+
+
+async def purge_expired(session: AsyncSession, policy: Policy) -> int:
+    """Delete the records older than the window; how many went."""
+    return await repository.purge_older_than(session, policy.window_seconds)
