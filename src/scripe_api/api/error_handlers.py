@@ -95,6 +95,9 @@ def is_database_unavailable(error: BaseException) -> bool:
             | asyncpg.PostgresConnectionError
             | asyncpg.CannotConnectNowError
             | asyncpg.InterfaceError
+            # Waits past lock_timeout / statement_timeout: the database cannot serve it now.
+            | asyncpg.LockNotAvailableError
+            | asyncpg.QueryCanceledError
             | ConnectionError
             | TimeoutError
             | OSError,

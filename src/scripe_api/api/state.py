@@ -14,6 +14,7 @@ from scripe_api.ratelimit.hook import RateLimitHook
 from scripe_api.ratelimit.limiter import SlidingWindowLimiter
 from scripe_api.resources import Resources, create_redis
 from scripe_api.settings import Settings
+from scripe_api.spend.service import reconcile_job
 
 
 @dataclass
@@ -30,6 +31,8 @@ class Services:
     @classmethod
     def build(cls, settings: Settings, resources: Resources) -> Services:
         rate_limits = RateLimitHook(settings, SlidingWindowLimiter(resources.redis))
+        job_hooks = JobHooks()
+        job_hooks.on_terminal(reconcile_job)
         return cls(
             settings=settings,
             resources=resources,
@@ -37,7 +40,7 @@ class Services:
             cursors=CursorCodec(settings.secrets_newest_first()),
             estimates=EstimateCache(resources.sessionmaker, settings.estimate_refresh_seconds),
             completions=CompletionHub(create_redis(settings, for_subscription=True)),
-            job_hooks=JobHooks(),
+            job_hooks=job_hooks,
             access_hooks=[rate_limits],
         )
 

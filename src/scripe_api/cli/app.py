@@ -8,7 +8,13 @@ from typing import NoReturn
 
 import typer
 
-from scripe_api.cli import key_commands, project_commands, runtime, workspace_commands
+from scripe_api.cli import (
+    key_commands,
+    project_commands,
+    runtime,
+    spend_commands,
+    workspace_commands,
+)
 from scripe_api.cli.errors import render
 
 app = typer.Typer(
@@ -23,6 +29,7 @@ runtime.register(app)
 app.add_typer(workspace_commands.app, name="workspaces")
 app.add_typer(project_commands.app, name="projects")
 app.add_typer(key_commands.app, name="keys")
+app.add_typer(spend_commands.app, name="spend")
 
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:

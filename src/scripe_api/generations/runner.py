@@ -13,9 +13,39 @@ from scripe_api.jobs.errors import JobFailure
 from scripe_api.jobs.execution import Finisher, Progress, WorkerDeps
 from scripe_api.posts import repository as posts
 from scripe_api.projects import repository as projects
-from scripe_api.providers.base import LINKEDIN_MAX_CHARS, GenerationContext
+from scripe_api.providers.base import (
+    LINKEDIN_MAX_CHARS,
+    GeneratedPost,
+    GenerationContext,
+    Provider,
+    ProviderError,
+)
+from scripe_api.spend import service as spend
 
 TITLE_MAX_CHARS = 500
+
+
+async def _call_provider(
+    deps: WorkerDeps,
+    job: Job,
+    attempt: int,
+    provider: Provider,
+    context: GenerationContext,
+    progress: Progress,
+) -> GeneratedPost:
+    """One provider call, in the spend ledger: `started` is committed before the call and its
+    usage right after, so a crash in between still charges the estimate (never a guess)."""
+    if job.key_mode == "test":
+        return await provider.generate(context, progress)
+    sessionmaker = deps.resources.sessionmaker
+    call_id = await spend.start_call(sessionmaker, job.id, attempt, provider.name, provider.model)
+    try:
+        generated = await provider.generate(context, progress)
+    except ProviderError:
+        await spend.fail_call(sessionmaker, call_id)
+        raise
+    await spend.complete_call(sessionmaker, call_id, generated.usage)
+    return generated
 
 
 async def run_generation(deps: WorkerDeps, job: Job, attempt: int, progress: Progress) -> Finisher:
@@ -46,7 +76,7 @@ async def run_generation(deps: WorkerDeps, job: Job, attempt: int, progress: Pro
     provider = deps.providers.for_key_mode(job.key_mode)
     await progress(0.35, "Drafting hook")
     async with deps.provider_slots:
-        generated = await provider.generate(context, progress)
+        generated = await _call_provider(deps, job, attempt, provider, context, progress)
     await progress(0.8, "Checking length and format")
     content = generated.content.strip()[:LINKEDIN_MAX_CHARS]
     title = generated.title.strip()[:TITLE_MAX_CHARS] or None

@@ -16,15 +16,21 @@ from scripe_api.jobs.submission import submit_job
 from scripe_api.notes import repository as notes
 from scripe_api.posts.service import require_future
 from scripe_api.projects.service import get_project
+from scripe_api.settings import Settings
+from scripe_api.spend.service import reserve_for_job
 
 
 async def submit_generation(
     uow: UnitOfWork,
     redis: ArqRedis,
     estimates: EstimateCache,
+    settings: Settings,
     principal: Principal,
     body: GenerationCreate,
 ) -> Job:
+    # Before the first query of the unit of work: a refresh of the cached medians takes a
+    # connection of its own, and must never do so while this request already holds one.
+    estimate_ms = await estimates.estimate_ms("POST_GENERATION")
     session = uow.session
     text = body.source.text
     if text is not None and len(text.encode()) > SOURCE_TEXT_MAX_BYTES:
@@ -47,12 +53,15 @@ async def submit_generation(
         "scheduledFor": body.scheduled_for.isoformat() if body.scheduled_for else None,
         "options": options,
     }
-    return await submit_job(
+    job = await submit_job(
         uow,
         redis,
-        estimates,
         principal,
         job_type="POST_GENERATION",
         project_id=project.id,
         job_input=job_input,
+        estimated_completion_ms=estimate_ms,
     )
+    # Last check before the work: the whole transaction (job included) rolls back on a 402.
+    await reserve_for_job(session, settings, principal, job.id, settings.generation_estimate_cents)
+    return job

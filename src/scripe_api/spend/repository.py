@@ -1,0 +1,182 @@
+"""SQL for the spend ledger. Flushes, never commits; every money move is one conditional
+statement so concurrent requests can never take a bucket over its cap."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import case, func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from scripe_api.db.models import Job, ProviderCall, SpendBucket, SpendReservation
+
+# The bucket date is the UTC date on the database clock, whatever the host's clock says.
+UTC_TODAY = text("(now() AT TIME ZONE 'UTC')::date")
+
+_RESERVE = text(
+    """
+    INSERT INTO spend_buckets (workspace_id, bucket_date, reserved_cents, actual_cents, updated_at)
+    VALUES (:workspace_id, (now() AT TIME ZONE 'UTC')::date, :estimate, 0, now())
+    ON CONFLICT (workspace_id, bucket_date) DO UPDATE
+       SET reserved_cents = spend_buckets.reserved_cents + EXCLUDED.reserved_cents,
+           updated_at = now()
+     WHERE CAST(:cap AS bigint) IS NULL
+        OR spend_buckets.reserved_cents + spend_buckets.actual_cents + EXCLUDED.reserved_cents
+           <= CAST(:cap AS bigint)
+    RETURNING bucket_date
+    """
+)
+
+
+@dataclass(frozen=True, slots=True)
+class BucketState:
+    bucket_date: date
+    reserved_cents: int
+    actual_cents: int
+
+    @property
+    def spent_cents(self) -> int:
+        return self.reserved_cents + self.actual_cents
+
+
+async def try_reserve(
+    session: AsyncSession, workspace_id: str, estimate: int, cap: int | None
+) -> date | None:
+    """Reserve `estimate` in today's bucket unless that would pass `cap`; the bucket date, or
+    None when refused. One atomic statement (the row lock serialises concurrent reservations)."""
+    if cap is not None and estimate > cap:
+        return None
+    row = (
+        await session.execute(
+            _RESERVE, {"workspace_id": workspace_id, "estimate": estimate, "cap": cap}
+        )
+    ).first()
+    return row[0] if row is not None else None
+
+
+async def today(session: AsyncSession, workspace_id: str) -> BucketState:
+    row = (
+        await session.execute(
+            select(UTC_TODAY, SpendBucket.reserved_cents, SpendBucket.actual_cents)
+            .select_from(SpendBucket)
+            .where(SpendBucket.workspace_id == workspace_id, SpendBucket.bucket_date == UTC_TODAY)
+        )
+    ).first()
+    if row is None:
+        bucket_date = await session.scalar(select(UTC_TODAY))
+        assert bucket_date is not None
+        return BucketState(bucket_date, 0, 0)
+    return BucketState(row[0], int(row[1]), int(row[2]))
+
+
+def add_reservation(
+    session: AsyncSession, job_id: str, workspace_id: str, bucket_date: date, estimate: int
+) -> None:
+    session.add(
+        SpendReservation(
+            job_id=job_id,
+            workspace_id=workspace_id,
+            bucket_date=bucket_date,
+            estimate_cents=estimate,
+        )
+    )
+
+
+async def call_charges(session: AsyncSession, job_id: str, unrecorded_charge: int) -> int:
+    """Σ reported costs of the job's provider calls, plus `unrecorded_charge` for every call
+    that started but never recorded its usage (its worker died): nothing refunded on a guess."""
+    total = await session.scalar(
+        select(
+            func.coalesce(
+                func.sum(
+                    case(
+                        (ProviderCall.state == "started", unrecorded_charge),
+                        else_=func.coalesce(ProviderCall.cost_cents, 0),
+                    )
+                ),
+                0,
+            )
+        ).where(ProviderCall.job_id == job_id)
+    )
+    return int(total or 0)
+
+
+async def settle_reservation(
+    session: AsyncSession, job_id: str, actual: int
+) -> SpendReservation | None:
+    """Mark the reservation reconciled, once: None if there is none or it already was."""
+    reservation: SpendReservation | None = await session.scalar(
+        update(SpendReservation)
+        .where(SpendReservation.job_id == job_id, SpendReservation.reconciled_at.is_(None))
+        .values(actual_cents=actual, reconciled_at=func.now())
+        .returning(SpendReservation)
+    )
+    return reservation
+
+
+async def move_bucket(
+    session: AsyncSession, workspace_id: str, bucket_date: date, estimate: int, actual: int
+) -> None:
+    """Swap a reservation's estimate for the actual cost in the reservation's own bucket."""
+    await session.execute(
+        update(SpendBucket)
+        .where(SpendBucket.workspace_id == workspace_id, SpendBucket.bucket_date == bucket_date)
+        .values(
+            reserved_cents=SpendBucket.reserved_cents - estimate,
+            actual_cents=SpendBucket.actual_cents + actual,
+            updated_at=func.now(),
+        )
+    )
+
+
+async def start_call(
+    session: AsyncSession, job_id: str, attempt: int, provider: str, model: str | None
+) -> int:
+    call = ProviderCall(job_id=job_id, attempt=attempt, provider=provider, model=model)
+    session.add(call)
+    await session.flush()
+    return call.id
+
+
+async def finish_call(
+    session: AsyncSession,
+    call_id: int,
+    *,
+    state: str,
+    cost_cents: int,
+    input_tokens: int | None = None,
+    output_tokens: int | None = None,
+) -> None:
+    await session.execute(
+        update(ProviderCall)
+        .where(ProviderCall.id == call_id)
+        .values(
+            state=state,
+            cost_cents=cost_cents,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            completed_at=func.now(),
+        )
+    )
+
+
+async def recent_reservations(
+    session: AsyncSession, workspace_id: str, limit: int
+) -> list[tuple[SpendReservation, str]]:
+    """The workspace's latest reservations with their job's status, newest first."""
+    rows = await session.execute(
+        select(SpendReservation, Job.status)
+        .join(Job, Job.id == SpendReservation.job_id)
+        .where(SpendReservation.workspace_id == workspace_id)
+        .order_by(SpendReservation.created_at.desc())
+        .limit(limit)
+    )
+    return [(row[0], row[1]) for row in rows]
+
+
+async def calls_of(session: AsyncSession, job_ids: list[str]) -> list[ProviderCall]:
+    rows = await session.scalars(
+        select(ProviderCall).where(ProviderCall.job_id.in_(job_ids)).order_by(ProviderCall.id)
+    )
+    return list(rows.all())

@@ -1,0 +1,260 @@
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from scripe_api.db.models import ProviderCall, SpendBucket, SpendReservation
+from scripe_api.jobs import repository as jobs
+from scripe_api.main import create_app
+from scripe_api.settings import Settings
+from scripe_api.spend import service as spend
+from tests.apps import serve
+from tests.factories import Factory, Tenant
+from tests.jobs.calls import poll_job
+from tests.scripted_provider import script
+from tests.workers_support import running_worker
+
+TERMINAL = {"DONE", "FAILED", "CANCELLED"}
+
+
+def capped(settings: Settings, cap: int | None, **overrides: Any) -> Settings:
+    caps = dict(settings.plan_spend_caps_cents)
+    caps["ADVANCED"] = cap
+    return settings.model_copy(update={"plan_spend_caps_cents": caps, **overrides})
+
+
+async def submit(
+    client: httpx.AsyncClient, tenant: Tenant, project_id: str, source: str = "Spend test."
+) -> httpx.Response:
+    return await client.post(
+        "/v1/posts/generations",
+        headers=tenant.headers,
+        json={"projectId": project_id, "source": {"text": source}},
+    )
+
+
+async def bucket(
+    sessionmaker: async_sessionmaker[AsyncSession], workspace_id: str
+) -> SpendBucket | None:
+    async with sessionmaker() as session:
+        row: SpendBucket | None = await session.scalar(
+            select(SpendBucket).where(SpendBucket.workspace_id == workspace_id)
+        )
+        return row
+
+
+async def test_cap_refuses_with_402_and_exact_meta(settings: Settings, factory: Factory) -> None:
+    tenant = await factory.tenant()
+    project = await factory.project(tenant.workspace.id)
+    async with serve(create_app(capped(settings, 12))) as client:
+        answers = [await submit(client, tenant, project.id) for _ in range(3)]
+        jobs_listed = await client.get("/v1/jobs", headers=tenant.headers)
+    assert [a.status_code for a in answers] == [202, 202, 402]
+    error = answers[2].json()["error"]
+    assert error["code"] == "spend_cap_exceeded"
+    assert error["message"] == "Daily AI spend cap reached (10¢ of 12¢). Resets at 00:00 UTC."
+    meta = error["meta"]
+    assert meta["capCents"] == 12
+    assert meta["spentCents"] == 10
+    assert meta["estimateCents"] == 5
+    assert len(meta["bucketDate"]) == 10
+    # The refused request left nothing behind.
+    assert len(jobs_listed.json()["data"]) == 2
+
+
+async def test_concurrent_submissions_never_pass_the_cap(
+    settings: Settings, factory: Factory, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    tenant = await factory.tenant()
+    project = await factory.project(tenant.workspace.id)
+    roomy = {"read": 10_000, "write": 10_000, "ai": 10_000}
+    # 200 requests at once on one event loop (and a busy 2-core machine) can queue for a pooled
+    # connection longer than the production default; this test is about the cap, not latency.
+    app_settings = capped(
+        settings,
+        103,
+        rate_limits=roomy,
+        db_pool_size=20,
+        db_max_overflow=10,
+        db_pool_timeout_seconds=60,
+    )
+    async with serve(create_app(app_settings)) as client:
+        answers = await asyncio.gather(*(submit(client, tenant, project.id) for _ in range(200)))
+    accepted = [a for a in answers if a.status_code == 202]
+    refused = [a for a in answers if a.status_code == 402]
+    assert len(accepted) == 103 // 5
+    others = sorted(
+        {(a.status_code, a.text[:120]) for a in answers if a.status_code not in (202, 402)}
+    )
+    assert len(accepted) + len(refused) == 200, others
+    for answer in refused:
+        meta = answer.json()["error"]["meta"]
+        assert meta["capCents"] == 103
+        assert meta["spentCents"] + meta["estimateCents"] > 103
+    state = await bucket(sessionmaker, tenant.workspace.id)
+    assert state is not None
+    assert state.reserved_cents == 20 * 5 <= 103
+
+
+async def test_reconciliation_credits_back_the_unused_estimate(
+    client: httpx.AsyncClient,
+    settings: Settings,
+    factory: Factory,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    tenant = await factory.tenant()
+    project = await factory.project(tenant.workspace.id)
+    job = (await submit(client, tenant, project.id)).json()["data"]
+    async with running_worker(settings):
+        done = await poll_job(client, tenant.headers, job["id"], until=TERMINAL)
+    assert done["status"] == "DONE"
+    state = await bucket(sessionmaker, tenant.workspace.id)
+    assert state is not None
+    # The scripted provider reports 1¢ against a 5¢ estimate.
+    assert (state.reserved_cents, state.actual_cents) == (0, 1)
+
+
+async def test_cancel_refunds_the_whole_estimate(
+    client: httpx.AsyncClient, factory: Factory, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    tenant = await factory.tenant()
+    project = await factory.project(tenant.workspace.id)
+    job = (await submit(client, tenant, project.id)).json()["data"]
+    before = await bucket(sessionmaker, tenant.workspace.id)
+    assert before is not None
+    assert before.reserved_cents == 5
+    cancelled = await client.post(f"/v1/jobs/{job['id']}/cancel", headers=tenant.headers)
+    assert cancelled.status_code == 200
+    after = await bucket(sessionmaker, tenant.workspace.id)
+    assert after is not None
+    assert (after.reserved_cents, after.actual_cents) == (0, 0)
+
+
+async def test_failure_before_any_provider_call_refunds(
+    client: httpx.AsyncClient,
+    settings: Settings,
+    factory: Factory,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    tenant = await factory.tenant()
+    paused = await factory.project(tenant.workspace.id, status="PAUSED")
+    job = (await submit(client, tenant, paused.id)).json()["data"]
+    async with running_worker(settings):
+        failed = await poll_job(client, tenant.headers, job["id"], until=TERMINAL)
+    assert failed["errorCode"] == "project_unavailable"
+    state = await bucket(sessionmaker, tenant.workspace.id)
+    assert state is not None
+    assert (state.reserved_cents, state.actual_cents) == (0, 0)
+
+
+async def test_provider_errors_bill_nothing_and_failed_job_is_refunded(
+    client: httpx.AsyncClient,
+    settings: Settings,
+    factory: Factory,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    tenant = await factory.tenant()
+    project = await factory.project(tenant.workspace.id)
+    job = (await submit(client, tenant, project.id, script(permanent="content_rejected"))).json()[
+        "data"
+    ]
+    async with running_worker(settings):
+        failed = await poll_job(client, tenant.headers, job["id"], until=TERMINAL)
+    assert failed["errorCode"] == "content_rejected"
+    state = await bucket(sessionmaker, tenant.workspace.id)
+    assert state is not None
+    assert (state.reserved_cents, state.actual_cents) == (0, 0)
+    async with sessionmaker() as session:
+        calls = (
+            await session.scalars(select(ProviderCall).where(ProviderCall.job_id == job["id"]))
+        ).all()
+    assert [call.state for call in calls] == ["failed"]
+
+
+async def test_crashed_attempt_is_charged_its_estimate_and_reconciled_once(
+    client: httpx.AsyncClient,
+    settings: Settings,
+    factory: Factory,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    tenant = await factory.tenant()
+    project = await factory.project(tenant.workspace.id)
+    job = (await submit(client, tenant, project.id)).json()["data"]
+    # Attempt 1: a worker claims the job, starts a provider call, and dies before it returns.
+    async with sessionmaker() as session, session.begin():
+        claimed = await jobs.claim(session, job["id"], 1, timedelta(seconds=0.2))
+    assert claimed is not None
+    await spend.start_call(sessionmaker, job["id"], 1, "scripted", "script-1")
+    async with running_worker(settings):
+        done = await poll_job(client, tenant.headers, job["id"], until=TERMINAL)
+    assert done["status"] == "DONE"
+    assert done["attemptCount"] == 2
+    state = await bucket(sessionmaker, tenant.workspace.id)
+    assert state is not None
+    # 5¢ for the call whose usage was never recorded + 1¢ reported by attempt 2.
+    assert (state.reserved_cents, state.actual_cents) == (0, 6)
+    async with sessionmaker() as session:
+        reservation = await session.get(SpendReservation, job["id"])
+    assert reservation is not None
+    assert reservation.actual_cents == 6
+
+
+async def test_reconciliation_goes_to_the_reservations_day(
+    client: httpx.AsyncClient,
+    settings: Settings,
+    factory: Factory,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    tenant = await factory.tenant()
+    project = await factory.project(tenant.workspace.id)
+    job = (await submit(client, tenant, project.id)).json()["data"]
+    # As if reserved at 23:59:59 UTC yesterday: move the reservation and its bucket back a day.
+    async with sessionmaker() as session, session.begin():
+        yesterday = await session.scalar(text("SELECT (now() AT TIME ZONE 'UTC')::date - 1"))
+        await session.execute(
+            update(SpendBucket)
+            .where(SpendBucket.workspace_id == tenant.workspace.id)
+            .values(bucket_date=yesterday)
+        )
+        await session.execute(
+            update(SpendReservation)
+            .where(SpendReservation.job_id == job["id"])
+            .values(bucket_date=yesterday)
+        )
+    async with running_worker(settings):
+        await poll_job(client, tenant.headers, job["id"], until=TERMINAL)
+    async with sessionmaker() as session:
+        buckets = (
+            await session.scalars(
+                select(SpendBucket).where(SpendBucket.workspace_id == tenant.workspace.id)
+            )
+        ).all()
+    assert [(b.bucket_date, b.reserved_cents, b.actual_cents) for b in buckets] == [
+        (yesterday, 0, 1)
+    ]
+
+
+async def test_enterprise_is_unlimited_but_recorded_and_test_keys_reserve_nothing(
+    client: httpx.AsyncClient,
+    settings: Settings,
+    factory: Factory,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    enterprise = await factory.tenant(plan="ENTERPRISE")
+    project = await factory.project(enterprise.workspace.id)
+    assert (await submit(client, enterprise, project.id)).status_code == 202
+    recorded = await bucket(sessionmaker, enterprise.workspace.id)
+    assert recorded is not None
+    assert recorded.reserved_cents == 5
+
+    tester = await factory.tenant(mode="test")
+    test_project = await factory.project(tester.workspace.id)
+    async with serve(create_app(capped(settings, 0))) as capped_client:
+        answer = await submit(capped_client, tester, test_project.id)
+    assert answer.status_code == 202
+    assert await bucket(sessionmaker, tester.workspace.id) is None
