@@ -258,3 +258,23 @@ async def test_enterprise_is_unlimited_but_recorded_and_test_keys_reserve_nothin
         answer = await submit(capped_client, tester, test_project.id)
     assert answer.status_code == 202
     assert await bucket(sessionmaker, tester.workspace.id) is None
+
+
+async def test_a_402_is_not_recorded_so_the_same_key_runs_again_later(
+    settings: Settings, factory: Factory
+) -> None:
+    tenant = await factory.tenant()
+    project = await factory.project(tenant.workspace.id)
+    headers = {**tenant.headers, "Idempotency-Key": "gen-after-midnight"}
+    body = {"projectId": project.id, "source": {"text": "Capacity frees up."}}
+    async with serve(create_app(capped(settings, 4))) as client:
+        refused = await client.post("/v1/posts/generations", headers=headers, json=body)
+    assert refused.status_code == 402
+    # Capacity frees up (a new day, a higher cap): the same key runs, it is not a replay.
+    async with serve(create_app(capped(settings, 10))) as client:
+        accepted = await client.post("/v1/posts/generations", headers=headers, json=body)
+        replayed = await client.post("/v1/posts/generations", headers=headers, json=body)
+    assert accepted.status_code == 202
+    assert accepted.headers["idempotent-replayed"] == "false"
+    assert replayed.headers["idempotent-replayed"] == "true"
+    assert replayed.json() == accepted.json()
