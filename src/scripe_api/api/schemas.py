@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -9,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSche
 from pydantic.alias_generators import to_camel
 
 from scripe_api.core.clock import format_timestamp
+from scripe_api.core.pagination import Page
 
 T = TypeVar("T")
 
@@ -50,6 +52,14 @@ class Pagination(BaseModel):
 class ListEnvelope(BaseModel, Generic[T]):
     data: list[T]
     pagination: Pagination
+
+    @classmethod
+    def of(cls, page: Page[Any], convert: Callable[[Any], T]) -> ListEnvelope[T]:
+        """A page of rows as the API lists them."""
+        return cls(
+            data=[convert(item) for item in page.items],
+            pagination=Pagination(next_cursor=page.next_cursor, has_more=page.has_more),
+        )
 
     @classmethod
     def model_parametrized_name(cls, params: tuple[Any, ...]) -> str:

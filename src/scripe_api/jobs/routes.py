@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Path, Query
 
 from scripe_api.api.access import Access, GuardedRoute
 from scripe_api.api.dependencies import CursorQuery, LimitQuery, ServicesDep, UnitOfWorkDep
-from scripe_api.api.schemas import Envelope, ListEnvelope, Pagination
+from scripe_api.api.schemas import Envelope, ListEnvelope
 from scripe_api.auth.principal import Principal
 from scripe_api.jobs import service
 from scripe_api.jobs.schemas import JobRead
@@ -53,10 +53,7 @@ async def list_jobs(
         limit=limit,
         cursor=cursor,
     )
-    return ListEnvelope[JobRead](
-        data=[service.job_view(job) for job in page.items],
-        pagination=Pagination(next_cursor=page.next_cursor, has_more=page.has_more),
-    )
+    return ListEnvelope[JobRead].of(page, service.job_view)
 
 
 @router.get("/jobs/{jobId}", response_model=Envelope[JobRead])

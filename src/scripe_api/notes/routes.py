@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Path, Query
 
 from scripe_api.api.access import Access, GuardedRoute
 from scripe_api.api.dependencies import CursorQuery, LimitQuery, ServicesDep, UnitOfWorkDep
-from scripe_api.api.schemas import Envelope, ListEnvelope, Pagination
+from scripe_api.api.schemas import Envelope, ListEnvelope
 from scripe_api.auth.principal import Principal
 from scripe_api.notes import service
 from scripe_api.notes.schemas import NoteCreate, NoteRead
@@ -30,10 +30,7 @@ async def list_notes(
     page = await service.list_notes(
         uow.session, principal, services.cursors, project_id=project_id, limit=limit, cursor=cursor
     )
-    return ListEnvelope[NoteRead](
-        data=[NoteRead.model_validate(note) for note in page.items],
-        pagination=Pagination(next_cursor=page.next_cursor, has_more=page.has_more),
-    )
+    return ListEnvelope[NoteRead].of(page, NoteRead.model_validate)
 
 
 @router.get("/notes/{noteId}", response_model=Envelope[NoteRead])

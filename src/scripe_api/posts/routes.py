@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Path, Query
 
 from scripe_api.api.access import Access, GuardedRoute
 from scripe_api.api.dependencies import CursorQuery, LimitQuery, ServicesDep, UnitOfWorkDep
-from scripe_api.api.schemas import Envelope, ListEnvelope, Pagination
+from scripe_api.api.schemas import Envelope, ListEnvelope
 from scripe_api.auth.principal import Principal
 from scripe_api.posts import service
 from scripe_api.posts.schemas import PostCreate, PostRead, PostUpdate
@@ -43,10 +43,7 @@ async def list_posts(
         limit=limit,
         cursor=cursor,
     )
-    return ListEnvelope[PostRead](
-        data=[PostRead.model_validate(post) for post in page.items],
-        pagination=Pagination(next_cursor=page.next_cursor, has_more=page.has_more),
-    )
+    return ListEnvelope[PostRead].of(page, PostRead.model_validate)
 
 
 @router.get("/posts/{postId}", response_model=Envelope[PostRead])

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Path
 
 from scripe_api.api.access import Access, GuardedRoute
 from scripe_api.api.dependencies import CursorQuery, LimitQuery, ServicesDep, UnitOfWorkDep
-from scripe_api.api.schemas import Envelope, ListEnvelope, Pagination
+from scripe_api.api.schemas import Envelope, ListEnvelope
 from scripe_api.auth.principal import Principal
 from scripe_api.projects import service
 from scripe_api.projects.schemas import ProjectRead
@@ -27,10 +27,7 @@ async def list_projects(
     """The workspace's projects, newest first. Follow `pagination.next_cursor` until
     `has_more` is false."""
     page = await service.list_projects(uow.session, principal, services.cursors, limit, cursor)
-    return ListEnvelope[ProjectRead](
-        data=[ProjectRead.model_validate(project) for project in page.items],
-        pagination=Pagination(next_cursor=page.next_cursor, has_more=page.has_more),
-    )
+    return ListEnvelope[ProjectRead].of(page, ProjectRead.model_validate)
 
 
 @router.get("/projects/{projectId}", response_model=Envelope[ProjectRead])
