@@ -48,6 +48,15 @@ async def bucket(
         return row
 
 
+async def cents(
+    sessionmaker: async_sessionmaker[AsyncSession], workspace_id: str
+) -> tuple[int, int]:
+    """(reserved, actual) of the workspace's bucket."""
+    state = await bucket(sessionmaker, workspace_id)
+    assert state is not None
+    return state.reserved_cents, state.actual_cents
+
+
 async def test_cap_refuses_with_402_and_exact_meta(settings: Settings, factory: Factory) -> None:
     tenant = await factory.tenant()
     project = await factory.project(tenant.workspace.id)
@@ -130,9 +139,7 @@ async def test_cancel_refunds_the_whole_estimate(
     assert before.reserved_cents == 5
     cancelled = await client.post(f"/v1/jobs/{job['id']}/cancel", headers=tenant.headers)
     assert cancelled.status_code == 200
-    after = await bucket(sessionmaker, tenant.workspace.id)
-    assert after is not None
-    assert (after.reserved_cents, after.actual_cents) == (0, 0)
+    assert await cents(sessionmaker, tenant.workspace.id) == (0, 0)
 
 
 async def test_failure_before_any_provider_call_refunds(
@@ -147,9 +154,7 @@ async def test_failure_before_any_provider_call_refunds(
     async with running_worker(settings):
         failed = await poll_job(client, tenant.headers, job["id"], until=TERMINAL)
     assert failed["errorCode"] == "project_unavailable"
-    state = await bucket(sessionmaker, tenant.workspace.id)
-    assert state is not None
-    assert (state.reserved_cents, state.actual_cents) == (0, 0)
+    assert await cents(sessionmaker, tenant.workspace.id) == (0, 0)
 
 
 async def test_provider_errors_bill_nothing_and_failed_job_is_refunded(
@@ -166,9 +171,7 @@ async def test_provider_errors_bill_nothing_and_failed_job_is_refunded(
     async with running_worker(settings):
         failed = await poll_job(client, tenant.headers, job["id"], until=TERMINAL)
     assert failed["errorCode"] == "content_rejected"
-    state = await bucket(sessionmaker, tenant.workspace.id)
-    assert state is not None
-    assert (state.reserved_cents, state.actual_cents) == (0, 0)
+    assert await cents(sessionmaker, tenant.workspace.id) == (0, 0)
     async with sessionmaker() as session:
         calls = (
             await session.scalars(select(ProviderCall).where(ProviderCall.job_id == job["id"]))
