@@ -14,6 +14,7 @@ from typing import Any
 
 from arq import cron
 from arq.worker import Worker, func
+from redis.exceptions import RedisError
 
 from scripe_api.jobs.queue import RUN_JOB
 from scripe_api.providers.registry import ProviderRegistry
@@ -25,6 +26,7 @@ from workers.jobs.sweep_jobs import sweep_jobs
 
 logger = logging.getLogger(__name__)
 _CLOSE_TIMEOUT_SECONDS = 5.0
+_REDIS_RETRY_SECONDS = 1.0
 # Expired Idempotency-Key records count as absent anyway; the purge only keeps the table small.
 _PURGE_MINUTES = set(range(0, 60, 10))
 
@@ -42,6 +44,19 @@ class ScripeWorker(Worker):
     """
 
     stop_requested = False
+
+    async def main(self) -> None:
+        # Redis unreachable (at start or later): keep the worker and the attempts it runs alive
+        # and start polling again; Postgres holds every job, the sweep re-enqueues lost ones.
+        while True:
+            try:
+                await super().main()
+                return
+            except (RedisError, OSError) as error:
+                if self.stop_requested:
+                    raise _StopPolling() from error
+                logger.warning("queue unreachable (%s); retrying", type(error).__name__)
+                await asyncio.sleep(_REDIS_RETRY_SECONDS)
 
     async def _poll_iteration(self) -> None:
         if self.stop_requested:
