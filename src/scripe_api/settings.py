@@ -144,6 +144,15 @@ class Settings(BaseSettings):
         5, ge=0, description="Spend reserved per POST_GENERATION at submit."
     )
 
+    metrics_path: str | None = Field(
+        "/metrics",
+        description="Where the API serves Prometheus metrics (outside /v1); null turns it off. "
+        "Keep it off the public port (route it only to your scraper).",
+    )
+    worker_metrics_port: int | None = Field(
+        None, description="Port a worker serves its Prometheus metrics on; null turns it off."
+    )
+
     cors_origins: list[str] = Field(
         default_factory=list, description="Allowed CORS origins; empty turns CORS off."
     )
