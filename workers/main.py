@@ -14,9 +14,11 @@ from typing import Any
 
 from arq import cron
 from arq.worker import Worker, func
+from prometheus_client import start_http_server
 from redis.exceptions import RedisError
 
 from scripe_api.jobs.queue import RUN_JOB
+from scripe_api.observability.metrics import REGISTRY
 from scripe_api.providers.registry import ProviderRegistry
 from scripe_api.settings import Settings
 from workers.context import build_deps
@@ -90,7 +92,16 @@ async def run_worker(settings: Settings, *, providers: ProviderRegistry | None =
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await worker.run_until(stop, settings.worker_shutdown_grace_seconds)
+    metrics_server = None
+    if settings.worker_metrics_port is not None:
+        # A daemon thread serving this process's registry at any path (GET /metrics).
+        metrics_server, _ = start_http_server(settings.worker_metrics_port, registry=REGISTRY)
+    try:
+        await worker.run_until(stop, settings.worker_shutdown_grace_seconds)
+    finally:
+        if metrics_server is not None:
+            await asyncio.to_thread(metrics_server.shutdown)
+            metrics_server.server_close()
 
 
 def create_worker(

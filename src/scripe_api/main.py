@@ -15,9 +15,11 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp
 
 from scripe_api.api.error_handlers import install_error_handlers
+from scripe_api.api.middleware.metrics import MetricsMiddleware
 from scripe_api.api.middleware.request_context import RequestContextMiddleware
 from scripe_api.api.router import include_routers
 from scripe_api.api.state import Services
+from scripe_api.observability.routes import include_metrics
 from scripe_api.resources import Resources
 from scripe_api.settings import Settings
 
@@ -57,12 +59,15 @@ def _on_stop_signal(callback: Callable[[], None]) -> Callable[[], None]:
 
 
 class ScripeApp(FastAPI):
-    """FastAPI with `RequestContextMiddleware` outside Starlette's own error middleware."""
+    """FastAPI with `RequestContextMiddleware` outside Starlette's own error middleware, and
+    `MetricsMiddleware` outside both (so it counts the responses they send)."""
 
     settings: Settings
 
     def build_middleware_stack(self) -> ASGIApp:
-        return RequestContextMiddleware(super().build_middleware_stack(), self.settings)
+        return MetricsMiddleware(
+            RequestContextMiddleware(super().build_middleware_stack(), self.settings), self.routes
+        )
 
 
 def create_app(settings: Settings) -> ScripeApp:
@@ -113,4 +118,5 @@ def create_app(settings: Settings) -> ScripeApp:
         )
     install_error_handlers(app, settings)
     include_routers(app)
+    include_metrics(app, settings.metrics_path)
     return app

@@ -17,6 +17,7 @@ from scripe_api.health.schemas import (
     HealthRead,
     QueueCheck,
 )
+from scripe_api.observability.metrics import QUEUE_DEPTH
 from scripe_api.resources import Resources
 
 T = TypeVar("T")
@@ -45,16 +46,22 @@ async def _select_one(resources: Resources) -> int:
         return int((await connection.execute(text("SELECT 1"))).scalar_one())
 
 
+async def sample_queue_depth(resources: Resources) -> int | None:
+    """Queue entries due now, also set on the `scripe_queue_depth` gauge; None when unknown."""
+    # Deferred entries (retry backoff, the next cron runs) are not waiting.
+    due = int(time.time() * 1000)
+    value, check = await _timed(resources.redis.zcount(QUEUE_NAME, "-inf", due))
+    if not check.ok or value is None:
+        return None
+    QUEUE_DEPTH.set(int(value))
+    return int(value)
+
+
 async def check_health(resources: Resources, version: str) -> HealthRead:
     (_, db), (_, redis) = await asyncio.gather(
         _timed(_select_one(resources)), _timed(resources.redis.ping())
     )
-    depth: int | None = None
-    if redis.ok:
-        # Entries due now: deferred ones (retry backoff, the next cron runs) are not waiting.
-        due = int(time.time() * 1000)
-        depth_value, depth_check = await _timed(resources.redis.zcount(QUEUE_NAME, "-inf", due))
-        depth = int(depth_value) if depth_check.ok and depth_value is not None else None
+    depth = await sample_queue_depth(resources) if redis.ok else None
     settings = resources.settings
     return HealthRead(
         status="ok" if db.ok and redis.ok else "degraded",

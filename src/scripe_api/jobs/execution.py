@@ -26,6 +26,7 @@ from scripe_api.jobs.hooks import JobHooks
 from scripe_api.jobs.notifications import publish_finished
 from scripe_api.jobs.progress import write_progress
 from scripe_api.jobs.queue import enqueue_attempt
+from scripe_api.observability.metrics import count_job_finished
 from scripe_api.providers.registry import ProviderRegistry
 from scripe_api.resources import Resources
 
@@ -139,7 +140,7 @@ async def _complete(deps: WorkerDeps, job: Job, attempt: int, finisher: Finisher
         )
         assert finished is not None  # the row lock guarantees the compare-and-set holds
         await deps.hooks.job_ended(uow.session, finished)
-        _notify_after_commit(deps, uow, job.id)
+        _notify_after_commit(deps, uow, finished)
     return "done"
 
 
@@ -171,14 +172,16 @@ async def _fail(deps: WorkerDeps, job: Job, attempt: int, failure: JobFailure) -
         if finished is None:
             return "superseded"
         await deps.hooks.job_ended(uow.session, finished)
-        _notify_after_commit(deps, uow, job.id)
+        _notify_after_commit(deps, uow, finished)
     return "failed"
 
 
-def _notify_after_commit(deps: WorkerDeps, uow: UnitOfWork, job_id: str) -> None:
+def _notify_after_commit(deps: WorkerDeps, uow: UnitOfWork, finished: Job) -> None:
     redis = deps.resources.redis
+    job_id = finished.id
 
     async def notify() -> None:
         await publish_finished(redis, job_id)
 
+    uow.after_commit(count_job_finished(finished))
     uow.after_commit(notify)

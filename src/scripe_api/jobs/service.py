@@ -22,6 +22,7 @@ from scripe_api.jobs.hooks import JobHooks
 from scripe_api.jobs.notifications import CompletionHub, publish_finished
 from scripe_api.jobs.progress import read_progress
 from scripe_api.jobs.schemas import JobProgress, JobRead
+from scripe_api.observability.metrics import count_job_finished
 
 TERMINAL_STATUSES = frozenset({"DONE", "FAILED", "CANCELLED"})
 # How long a waiter gives the completion subscription to come up before answering at once.
@@ -110,6 +111,7 @@ async def cancel_job(
             f"Job is in '{current.status}'; only QUEUED jobs can be cancelled in v1."
         )
     await hooks.job_ended(uow.session, job)
+    uow.after_commit(count_job_finished(job))
 
     async def notify() -> None:
         # A cancelled job is finished too: requests waiting on it answer now, not at their

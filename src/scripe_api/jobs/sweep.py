@@ -16,6 +16,7 @@ from scripe_api.jobs import repository
 from scripe_api.jobs.execution import WorkerDeps
 from scripe_api.jobs.notifications import publish_finished
 from scripe_api.jobs.queue import enqueue_attempt, taken_but_unclaimed
+from scripe_api.observability.metrics import SWEEP_REPAIRS, count_job_finished
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ async def sweep(deps: WorkerDeps) -> SweepReport:
             failed = await repository.fail_exhausted(uow.session, job_id, attempt)
             if failed is not None:
                 await deps.hooks.job_ended(uow.session, failed)
+                uow.after_commit(count_job_finished(failed))
                 finished.append(job_id)
         queued = await repository.stale_queued(
             uow.session,
@@ -63,6 +65,9 @@ async def sweep(deps: WorkerDeps) -> SweepReport:
     for job_id in finished:
         await publish_finished(deps.resources.redis, job_id)
     report = SweepReport(ran=True, requeued=len(queued), retried=retried, exhausted=len(finished))
+    SWEEP_REPAIRS.labels(kind="requeued").inc(report.requeued)
+    SWEEP_REPAIRS.labels(kind="retried").inc(report.retried)
+    SWEEP_REPAIRS.labels(kind="exhausted").inc(report.exhausted)
     if retried or finished:
         logger.info("sweep: %s", report)
     return report

@@ -7,6 +7,7 @@ from fastapi import Request
 from scripe_api.api.access import RateBucket
 from scripe_api.auth.principal import Principal
 from scripe_api.core.errors import RateLimited
+from scripe_api.observability.metrics import RATE_LIMIT_REJECTIONS
 from scripe_api.ratelimit.limiter import SlidingWindowLimiter
 from scripe_api.settings import Settings
 
@@ -28,6 +29,7 @@ class RateLimitHook:
         headers = decision.headers()
         request.state.response_headers.update(headers)
         if not decision.allowed:
+            RATE_LIMIT_REJECTIONS.labels(bucket=bucket).inc()
             raise RateLimited(
                 f"Rate limit of {limit} {bucket} requests per minute reached for this workspace; "
                 f"retry in {decision.reset_seconds} s.",

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from scripe_api.observability.metrics import RATE_LIMIT_FAIL_OPEN
+
 logger = logging.getLogger(__name__)
 
 WINDOW_MS = 60_000
@@ -73,6 +75,7 @@ class SlidingWindowLimiter:
             )
         except (RedisError, OSError) as error:
             logger.warning("rate limiter unavailable (%s); failing open", type(error).__name__)
+            RATE_LIMIT_FAIL_OPEN.inc()
             return None
         return Decision(
             allowed=bool(allowed),

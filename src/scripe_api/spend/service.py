@@ -5,10 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from prometheus_client import Counter
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session, SessionTransaction
 
 from scripe_api.auth.principal import Principal
 from scripe_api.db.models import Job, ProviderCall, SpendReservation
+from scripe_api.observability.metrics import SPEND_RECONCILED_CENTS, SPEND_RESERVED_CENTS
 from scripe_api.providers.base import Usage
 from scripe_api.settings import Settings
 from scripe_api.spend import repository
@@ -43,6 +47,7 @@ async def reserve_for_job(
             },
         )
     repository.add_reservation(session, job_id, principal.workspace_id, bucket_date, estimate)
+    _count_on_commit(session, SPEND_RESERVED_CENTS, estimate)
 
 
 async def reconcile_job(session: AsyncSession, job: Job) -> None:
@@ -62,6 +67,24 @@ async def reconcile_job(session: AsyncSession, job: Job) -> None:
         reservation.estimate_cents,
         actual,
     )
+    _count_on_commit(session, SPEND_RECONCILED_CENTS, actual)
+
+
+def _count_on_commit(session: AsyncSession, counter: Counter, cents: int) -> None:
+    """Add `cents` to `counter` once the caller's transaction commits; a rollback of it (the
+    money never moved) drops the count for good."""
+    pending = [cents]
+
+    def count(_: Session) -> None:
+        if pending:
+            counter.inc(pending.pop())
+
+    def forget(_: Session, previous: SessionTransaction) -> None:
+        if previous.parent is None:
+            pending.clear()
+
+    event.listen(session.sync_session, "after_commit", count)
+    event.listen(session.sync_session, "after_soft_rollback", forget)
 
 
 async def start_call(

@@ -1,0 +1,98 @@
+"""Every Prometheus series the service exports, on one registry (`REGISTRY`).
+
+The registry and its metrics are built once per process when this module is imported (no I/O):
+an API process and a worker process each export their own. Apps built later in the same process
+(tests build many) share them, so counters are process-wide totals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Protocol
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+HTTP_REQUESTS = Counter(
+    "scripe_http_requests",
+    "HTTP responses sent, by method, route template and status.",
+    ["method", "route", "status"],
+    registry=REGISTRY,
+)
+HTTP_REQUEST_DURATION = Histogram(
+    "scripe_http_request_duration_seconds",
+    "Time from receiving a request to sending the end of its response.",
+    ["method", "route"],
+    registry=REGISTRY,
+)
+JOBS_FINISHED = Counter(
+    "scripe_jobs_finished",
+    "Jobs that reached a terminal status (DONE, FAILED, CANCELLED), counted at commit.",
+    ["type", "status"],
+    registry=REGISTRY,
+)
+JOB_DURATION = Histogram(
+    "scripe_job_duration_seconds",
+    "Time from a job's creation to its terminal status.",
+    ["type"],
+    registry=REGISTRY,
+    buckets=(0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600, 1800, 3600),
+)
+QUEUE_DEPTH = Gauge(
+    "scripe_queue_depth",
+    "Queue entries due now; sampled when metrics are scraped or health is checked.",
+    registry=REGISTRY,
+)
+SWEEP_REPAIRS = Counter(
+    "scripe_sweep_repairs",
+    "Jobs the sweep repaired: requeued (lost enqueue), retried (expired lease), exhausted.",
+    ["kind"],
+    registry=REGISTRY,
+)
+SPEND_RESERVED_CENTS = Counter(
+    "scripe_spend_reserved_cents",
+    "AI spend reserved at submit (estimates), in US cents.",
+    registry=REGISTRY,
+)
+SPEND_RECONCILED_CENTS = Counter(
+    "scripe_spend_reconciled_cents",
+    "AI spend settled when jobs ended (actual provider cost), in US cents.",
+    registry=REGISTRY,
+)
+RATE_LIMIT_REJECTIONS = Counter(
+    "scripe_rate_limit_rejections",
+    "Requests refused with 429, by rate limit bucket.",
+    ["bucket"],
+    registry=REGISTRY,
+)
+RATE_LIMIT_FAIL_OPEN = Counter(
+    "scripe_rate_limit_fail_open",
+    "Requests served unlimited because the rate limiter could not reach Redis.",
+    registry=REGISTRY,
+)
+
+
+class FinishedJob(Protocol):
+    @property
+    def type(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def completed_at(self) -> datetime | None: ...
+
+
+def count_job_finished(job: FinishedJob) -> Callable[[], Awaitable[None]]:
+    """An after-commit callback counting `job`'s terminal transition (once it is durable)."""
+    job_type, status = job.type, job.status
+    seconds = (job.completed_at - job.created_at).total_seconds() if job.completed_at else None
+
+    async def record() -> None:
+        JOBS_FINISHED.labels(type=job_type, status=status).inc()
+        if seconds is not None:
+            JOB_DURATION.labels(type=job_type).observe(max(seconds, 0.0))
+
+    return record

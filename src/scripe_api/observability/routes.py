@@ -1,0 +1,24 @@
+"""The Prometheus scrape endpoint (at `settings.metrics_path`, outside /v1, never in OpenAPI).
+
+No key and no rate limit: keep it off the public port and route only the scraper to it.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from scripe_api.api.dependencies import ServicesDep
+from scripe_api.health.service import sample_queue_depth
+from scripe_api.observability.metrics import REGISTRY
+
+
+async def get_metrics(services: ServicesDep) -> Response:
+    await sample_queue_depth(services.resources)
+    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+
+def include_metrics(app: FastAPI, path: str | None) -> None:
+    if path is not None:
+        app.add_api_route(path, get_metrics, methods=["GET"], include_in_schema=False)
