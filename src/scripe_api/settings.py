@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Plan = Literal["FREE", "SOLO", "ADVANCED", "BUSINESS", "ENTERPRISE", "TRIAL"]
@@ -36,12 +37,49 @@ PLACEHOLDER_SECRETS = frozenset(
     {"", "change-me", "changeme", "secret", "dev", "placeholder", "please-change-me"}
 )
 MIN_SECRET_LENGTH = 32
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+class ModelPrice(BaseModel):
+    """What a model costs, in cents per million tokens (list prices; override per deployment)."""
+
+    model_config = {"frozen": True}
+
+    input_cents_per_mtok: float = Field(ge=0, description="Cents per million input tokens.")
+    output_cents_per_mtok: float = Field(ge=0, description="Cents per million output tokens.")
+
+
+# List prices at the time of writing; deployments override SCRIPE_PROVIDER_PRICES.
+DEFAULT_PROVIDER_PRICES: dict[str, ModelPrice] = {
+    name: ModelPrice(input_cents_per_mtok=inp, output_cents_per_mtok=out)
+    for name, (inp, out) in {
+        "gpt-4o": (250, 1000),
+        "gpt-4o-mini": (15, 60),
+        "gpt-4.1": (200, 800),
+        "gpt-4.1-mini": (40, 160),
+        "gpt-4.1-nano": (10, 40),
+        "claude-opus-4-1": (1500, 7500),
+        "claude-sonnet-4-5": (300, 1500),
+        "claude-haiku-4-5": (100, 500),
+        "claude-3-5-haiku-latest": (80, 400),
+    }.items()
+}
+# Unknown models are billed like a mid-range hosted model rather than for free.
+DEFAULT_UNKNOWN_MODEL_PRICE = ModelPrice(input_cents_per_mtok=300, output_cents_per_mtok=1500)
+
+
+def is_loopback_url(url: str) -> bool:
+    """True when `url` points at this machine (a local Ollama or vLLM needs no API key)."""
+    return (urlsplit(url).hostname or "").lower() in LOOPBACK_HOSTS
 
 
 class Settings(BaseSettings):
     """Configuration of the API, the worker and the CLI."""
 
-    model_config = SettingsConfigDict(env_prefix="SCRIPE_", extra="ignore", frozen=True)
+    # Inputs stay out of validation errors: they may carry API keys and server secrets.
+    model_config = SettingsConfigDict(
+        env_prefix="SCRIPE_", extra="ignore", frozen=True, hide_input_in_errors=True
+    )
 
     env: Literal["dev", "production", "test"] = Field(
         "production",
@@ -165,6 +203,36 @@ class Settings(BaseSettings):
         "offline", description="Which post generator runs live-key jobs."
     )
     generator_model: str | None = Field(None, description="Model name of the AI provider.")
+    openai_base_url: str = Field(
+        "https://api.openai.com/v1",
+        description="Base URL of the OpenAI-compatible Chat Completions API (OpenAI, Azure "
+        "OpenAI, vLLM, Ollama `http://127.0.0.1:11434/v1`, llama.cpp, OpenRouter).",
+    )
+    openai_api_key: SecretStr | None = Field(
+        None, description="Bearer key of the OpenAI-compatible API (optional on a loopback URL)."
+    )
+    anthropic_base_url: str = Field(
+        "https://api.anthropic.com", description="Base URL of the Anthropic Messages API."
+    )
+    anthropic_api_key: SecretStr | None = Field(None, description="Anthropic API key.")
+    provider_timeout_seconds: float = Field(
+        30.0, gt=0, description="Timeout of one AI provider call (a timeout is retried)."
+    )
+    provider_max_output_tokens: int = Field(
+        1200, ge=1, description="Output token ceiling of one AI provider call."
+    )
+    provider_temperature: float = Field(
+        0.7, ge=0, le=2, description="Sampling temperature sent to the AI provider."
+    )
+    provider_prices: dict[str, ModelPrice] = Field(
+        default_factory=lambda: dict(DEFAULT_PROVIDER_PRICES),
+        description='Price per model as JSON, e.g. {"gpt-4o-mini": {"input_cents_per_mtok": '
+        '15, "output_cents_per_mtok": 60}}; actual cost = tokens × price, rounded up to cents.',
+    )
+    provider_default_price: ModelPrice = Field(
+        default_factory=lambda: DEFAULT_UNKNOWN_MODEL_PRICE,
+        description="Price of a model missing from SCRIPE_PROVIDER_PRICES (logged once).",
+    )
 
     # Jobs: leases, retries, the sweep. With the defaults a crashed worker's job runs again
     # within lease + sweep interval + poll delay ≈ 20 s (the README promises 30 s).
@@ -209,6 +277,30 @@ class Settings(BaseSettings):
     def _lease_outlives_heartbeats(self) -> Settings:
         if self.job_lease_seconds < 3 * self.job_heartbeat_seconds:
             raise ValueError("SCRIPE_JOB_LEASE_SECONDS must be at least 3× the heartbeat interval")
+        return self
+
+    @model_validator(mode="after")
+    def _ai_provider_configured(self) -> Settings:
+        if self.generator_provider == "offline":
+            return self
+        name = self.generator_provider.upper()
+        if not self.generator_model:
+            raise ValueError(
+                f"SCRIPE_GENERATOR_MODEL is required with SCRIPE_GENERATOR_PROVIDER="
+                f"{self.generator_provider}, e.g. gpt-4o-mini or claude-sonnet-4-5"
+            )
+        base_url, key = (
+            (self.openai_base_url, self.openai_api_key)
+            if self.generator_provider == "openai"
+            else (self.anthropic_base_url, self.anthropic_api_key)
+        )
+        has_key = key is not None and bool(key.get_secret_value().strip())
+        if not has_key and not is_loopback_url(base_url):
+            raise ValueError(
+                f"SCRIPE_{name}_API_KEY is required with SCRIPE_GENERATOR_PROVIDER="
+                f"{self.generator_provider} (only a loopback SCRIPE_{name}_BASE_URL such as a "
+                "local Ollama may go without one)"
+            )
         return self
 
     @field_validator("accepted_versions")

@@ -22,91 +22,15 @@ from scripe_api.providers.base import (
     ProgressCallback,
     Usage,
 )
+from scripe_api.providers.vocabulary import WORD as _WORD
+from scripe_api.providers.vocabulary import best_pillar
+from scripe_api.providers.vocabulary import words as _words
 
 HOOK_MAX_CHARS = 210
 TITLE_MAX_CHARS = 80
-_WORD = re.compile(r"[^\W\d_][\w'’-]*", re.UNICODE)
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s+")
 _BULLET = re.compile(r"^\s*(?:[-*•·▪–]|\d+[.)])\s+")
 _MARKUP = re.compile(r"(\*\*|__|^#{1,6}\s*)", re.MULTILINE)
-_STOPWORDS = frozenset(
-    [
-        "the",
-        "and",
-        "for",
-        "are",
-        "but",
-        "not",
-        "you",
-        "your",
-        "with",
-        "this",
-        "that",
-        "from",
-        "have",
-        "has",
-        "had",
-        "was",
-        "were",
-        "will",
-        "would",
-        "can",
-        "could",
-        "should",
-        "our",
-        "their",
-        "they",
-        "them",
-        "then",
-        "than",
-        "there",
-        "here",
-        "what",
-        "when",
-        "where",
-        "which",
-        "who",
-        "why",
-        "how",
-        "all",
-        "any",
-        "each",
-        "more",
-        "most",
-        "other",
-        "some",
-        "such",
-        "only",
-        "own",
-        "same",
-        "into",
-        "over",
-        "also",
-        "just",
-        "about",
-        "very",
-        "der",
-        "die",
-        "das",
-        "und",
-        "ist",
-        "nicht",
-        "mit",
-        "von",
-        "den",
-        "dem",
-        "ein",
-        "eine",
-        "les",
-        "des",
-        "une",
-        "est",
-        "pour",
-        "dans",
-        "que",
-        "qui",
-    ]
-)
 _EMOJI = {"light": ["👉"], "heavy": ["🚀", "💡", "👉", "✅", "🔥", "🙌"]}
 
 
@@ -115,10 +39,6 @@ class _Sentence:
     index: int
     text: str
     score: float
-
-
-def _words(text: str) -> list[str]:
-    return [w.lower() for w in _WORD.findall(text) if len(w) >= 3 and w.lower() not in _STOPWORDS]
 
 
 def _sentences(source: str) -> list[str]:
@@ -158,15 +78,6 @@ def _score(sentences: list[str], boost_words: set[str]) -> list[_Sentence]:
     return scored
 
 
-def _best_pillar(context: GenerationContext, source_words: set[str]) -> dict[str, str] | None:
-    def overlap(pillar: dict[str, str]) -> int:
-        return len(
-            source_words & set(_words(f"{pillar.get('name', '')} {pillar.get('description', '')}"))
-        )
-
-    return max(context.pillars, key=overlap, default=None)
-
-
 def _hashtags(
     context: GenerationContext, pillar: dict[str, str] | None, source: list[str], count: int
 ) -> list[str]:
@@ -193,7 +104,7 @@ def compose(context: GenerationContext) -> GeneratedPost:
     profile = context.profile
     sentences = _sentences(context.source_text) or [context.source_text.strip() or "…"]
     source_words = {w for s in sentences for w in _words(s)}
-    pillar = _best_pillar(context, source_words)
+    pillar = best_pillar(context.pillars, source_words)
     boost = set(
         _words(" ".join([*(p.get("name", "") for p in context.pillars), *context.knowledge]))
     )

@@ -3,8 +3,10 @@ the settings choose. Tests register a scripted provider here — nowhere else.""
 
 from __future__ import annotations
 
+from scripe_api.providers.anthropic import AnthropicProvider
 from scripe_api.providers.base import Provider
 from scripe_api.providers.offline import OfflineProvider
+from scripe_api.providers.openai import OpenAIProvider
 from scripe_api.settings import Settings
 
 
@@ -17,8 +19,8 @@ class ProviderRegistry:
         return self.offline if key_mode == "test" else self.live
 
     def _from_settings(self, settings: Settings) -> Provider:
-        if settings.generator_provider == "offline":
-            return self.offline
-        raise RuntimeError(
-            f"generator provider '{settings.generator_provider}' is not available in this build"
-        )
+        if settings.generator_provider == "openai":
+            return OpenAIProvider.from_settings(settings)
+        if settings.generator_provider == "anthropic":
+            return AnthropicProvider.from_settings(settings)
+        return self.offline

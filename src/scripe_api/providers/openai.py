@@ -1,0 +1,100 @@
+"""Any OpenAI-compatible Chat Completions endpoint: OpenAI, Azure OpenAI, vLLM, Ollama,
+llama.cpp server, OpenRouter."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scripe_api.providers.base import (
+    GeneratedPost,
+    GenerationContext,
+    ProgressCallback,
+    Usage,
+    content_rejected,
+)
+from scripe_api.providers.prompt import build_prompt, parse_reply
+from scripe_api.providers.transport import CallConfig, malformed, post_json, token_count
+from scripe_api.settings import Settings
+
+LABEL = "The AI provider (openai)"
+
+
+class OpenAIProvider:
+    name = "openai"
+    is_ai = True
+
+    def __init__(self, config: CallConfig) -> None:
+        self._config = config
+        self.model: str | None = config.model
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> OpenAIProvider:
+        return cls(
+            CallConfig.from_settings(
+                settings, base_url=settings.openai_base_url, api_key=settings.openai_api_key
+            )
+        )
+
+    def _headers(self) -> dict[str, str]:
+        headers = {"Content-Type": "application/json"}
+        if self._config.api_key is not None:
+            headers["Authorization"] = f"Bearer {self._config.api_key.get_secret_value()}"
+        return headers
+
+    async def generate(
+        self, context: GenerationContext, progress: ProgressCallback
+    ) -> GeneratedPost:
+        config = self._config
+        prompt = build_prompt(context)
+        await progress(0.5, "Generating post")
+        body = await post_json(
+            f"{config.base_url}/chat/completions",
+            label=LABEL,
+            headers=self._headers(),
+            payload={
+                "model": config.model,
+                "messages": [
+                    {"role": "system", "content": prompt.system},
+                    {"role": "user", "content": prompt.user},
+                ],
+                "max_tokens": config.max_output_tokens,
+                "temperature": config.temperature,
+            },
+            timeout_seconds=config.timeout_seconds,
+            secret=config.api_key,
+        )
+        text = _completion_text(body)
+        usage = body.get("usage")
+        if not isinstance(usage, dict):
+            raise malformed(LABEL, "usage is missing")
+        input_tokens = token_count(usage, "prompt_tokens", LABEL)
+        output_tokens = token_count(usage, "completion_tokens", LABEL)
+        title, content = parse_reply(text)
+        if not content:
+            raise malformed(LABEL, "the post is empty")
+        await progress(0.7, "Generating post")
+        return GeneratedPost(
+            title=title,
+            content=content,
+            usage=Usage(
+                input_tokens=input_tokens,
+                output_tokens=output_tokens,
+                cost_cents=config.prices.cost_cents(config.model, input_tokens, output_tokens),
+            ),
+        )
+
+
+def _completion_text(body: dict[str, Any]) -> str:
+    choices = body.get("choices")
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        raise malformed(LABEL, "choices is missing")
+    choice = choices[0]
+    message = choice.get("message")
+    if not isinstance(message, dict):
+        raise malformed(LABEL, "choices[0].message is missing")
+    if choice.get("finish_reason") == "content_filter" or message.get("refusal"):
+        raise content_rejected("The AI provider (openai) refused to write this post.")
+    text = message.get("content")
+    if not isinstance(text, str):
+        raise malformed(LABEL, "choices[0].message.content is missing")
+    return text
