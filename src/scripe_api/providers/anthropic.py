@@ -8,11 +8,10 @@ from scripe_api.providers.base import (
     GeneratedPost,
     GenerationContext,
     ProgressCallback,
-    Usage,
     content_rejected,
 )
-from scripe_api.providers.prompt import build_prompt, parse_reply
-from scripe_api.providers.transport import CallConfig, malformed, post_json, token_count
+from scripe_api.providers.prompt import build_prompt
+from scripe_api.providers.transport import CallConfig, billed_post, malformed, post_json
 from scripe_api.settings import Settings
 
 LABEL = "The AI provider (anthropic)"
@@ -64,24 +63,9 @@ class AnthropicProvider:
         if body.get("stop_reason") == "refusal":
             raise content_rejected("The AI provider (anthropic) refused to write this post.")
         text = _message_text(body)
-        usage = body.get("usage")
-        if not isinstance(usage, dict):
-            raise malformed(LABEL, "usage is missing")
-        input_tokens = token_count(usage, "input_tokens", LABEL)
-        output_tokens = token_count(usage, "output_tokens", LABEL)
-        title, content = parse_reply(text)
-        if not content:
-            raise malformed(LABEL, "the post is empty")
+        post = billed_post(config, LABEL, text, body, ("input_tokens", "output_tokens"))
         await progress(0.7, "Generating post")
-        return GeneratedPost(
-            title=title,
-            content=content,
-            usage=Usage(
-                input_tokens=input_tokens,
-                output_tokens=output_tokens,
-                cost_cents=config.prices.cost_cents(config.model, input_tokens, output_tokens),
-            ),
-        )
+        return post
 
 
 def _message_text(body: dict[str, Any]) -> str:

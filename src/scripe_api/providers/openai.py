@@ -9,11 +9,10 @@ from scripe_api.providers.base import (
     GeneratedPost,
     GenerationContext,
     ProgressCallback,
-    Usage,
     content_rejected,
 )
-from scripe_api.providers.prompt import build_prompt, parse_reply
-from scripe_api.providers.transport import CallConfig, malformed, post_json, token_count
+from scripe_api.providers.prompt import build_prompt
+from scripe_api.providers.transport import CallConfig, billed_post, malformed, post_json
 from scripe_api.settings import Settings
 
 LABEL = "The AI provider (openai)"
@@ -64,24 +63,9 @@ class OpenAIProvider:
             secret=config.api_key,
         )
         text = _completion_text(body)
-        usage = body.get("usage")
-        if not isinstance(usage, dict):
-            raise malformed(LABEL, "usage is missing")
-        input_tokens = token_count(usage, "prompt_tokens", LABEL)
-        output_tokens = token_count(usage, "completion_tokens", LABEL)
-        title, content = parse_reply(text)
-        if not content:
-            raise malformed(LABEL, "the post is empty")
+        post = billed_post(config, LABEL, text, body, ("prompt_tokens", "completion_tokens"))
         await progress(0.7, "Generating post")
-        return GeneratedPost(
-            title=title,
-            content=content,
-            usage=Usage(
-                input_tokens=input_tokens,
-                output_tokens=output_tokens,
-                cost_cents=config.prices.cost_cents(config.model, input_tokens, output_tokens),
-            ),
-        )
+        return post
 
 
 def _completion_text(body: dict[str, Any]) -> str:

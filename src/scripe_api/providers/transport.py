@@ -18,13 +18,16 @@ import httpx
 from pydantic import SecretStr
 
 from scripe_api.providers.base import (
+    GeneratedPost,
     ProviderError,
+    Usage,
     content_rejected,
     provider_error,
     provider_rate_limited,
     provider_timeout,
 )
 from scripe_api.providers.pricing import PriceTable
+from scripe_api.providers.prompt import parse_reply
 from scripe_api.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -148,3 +151,27 @@ def token_count(usage: dict[str, Any], field: str, label: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
         raise malformed(label, f"usage.{field} is missing")
     return value
+
+
+def billed_post(
+    config: CallConfig, label: str, text: str, body: dict[str, Any], token_fields: tuple[str, str]
+) -> GeneratedPost:
+    """The reply as a post, billed from the reply's `usage` (input, output token fields);
+    a reply without usage or text is malformed (transient), so no call goes unbilled."""
+    usage = body.get("usage")
+    if not isinstance(usage, dict):
+        raise malformed(label, "usage is missing")
+    input_tokens = token_count(usage, token_fields[0], label)
+    output_tokens = token_count(usage, token_fields[1], label)
+    title, content = parse_reply(text)
+    if not content:
+        raise malformed(label, "the post is empty")
+    return GeneratedPost(
+        title=title,
+        content=content,
+        usage=Usage(
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            cost_cents=config.prices.cost_cents(config.model, input_tokens, output_tokens),
+        ),
+    )
