@@ -22,8 +22,9 @@ request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 
 class _ContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        if not hasattr(record, "request_id"):
-            record.request_id = request_id_var.get()
+        request_id = getattr(record, "request_id", None) or request_id_var.get()
+        record.request_id = request_id
+        record.request_suffix = f" [{request_id}]" if request_id else ""
         return True
 
 
@@ -54,7 +55,7 @@ def configure_logging(settings: Settings) -> None:
         formatter.converter = time.gmtime
     else:
         formatter = logging.Formatter(
-            "%(asctime)s %(levelname)-7s %(name)s %(message)s [%(request_id)s]", "%H:%M:%S"
+            "%(asctime)s %(levelname)-7s %(name)s %(message)s%(request_suffix)s", "%H:%M:%S"
         )
     handler.setFormatter(formatter)
     root = logging.getLogger()
