@@ -6,7 +6,7 @@ import httpx
 
 from scripe_api.settings import Settings
 from tests.factories import Factory
-from tests.jobs.calls import poll_job as poll_job  # re-exported: tests/spend imports it here
+from tests.jobs.calls import poll_job
 from tests.workers_support import running_worker
 
 
