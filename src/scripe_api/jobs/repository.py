@@ -233,7 +233,10 @@ async def median_durations_ms(session: AsyncSession, sample: int) -> dict[str, i
                 SELECT t.type, d.duration_ms
                 FROM unnest(CAST(:types AS text[])) AS t(type)
                 CROSS JOIN LATERAL (
-                    SELECT EXTRACT(EPOCH FROM (completed_at - created_at)) * 1000 AS duration_ms
+                    -- created_at comes from the API host, completed_at from the database clock:
+                    -- a tiny skew must not make a fast job last less than nothing.
+                    SELECT GREATEST(EXTRACT(EPOCH FROM (completed_at - created_at)) * 1000, 0)
+                        AS duration_ms
                     FROM jobs
                     WHERE type = t.type AND status = 'DONE' AND key_mode = 'live'
                     ORDER BY completed_at DESC
