@@ -4,6 +4,12 @@ It lays out a LinkedIn post from the source's own sentences (no invented facts):
 informative sentence (term frequency, boosted by pillar and knowledge vocabulary) becomes the
 hook, the next best fill short paragraphs within the length band, and the profile decides emoji
 and hashtags. CPU work: it runs in a thread so the worker's event loop keeps its heartbeats.
+
+Guarantees (tests/providers/test_offline.py checks them on arbitrary text): at most the band's
+upper bound (and LinkedIn's 3000); at least its lower bound whenever the source has that much
+text; a first line of at most 210 characters; no markdown headings or bold; every body sentence
+is a sentence of the source (a very long one is cut into pieces of at most 200 characters); the
+hashtags (`#CamelCase`, distinct) alone on the last line.
 """
 
 from __future__ import annotations
@@ -12,7 +18,9 @@ import asyncio
 import math
 import re
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from scripe_api.providers.base import (
     LENGTH_BANDS,
@@ -22,16 +30,26 @@ from scripe_api.providers.base import (
     ProgressCallback,
     Usage,
 )
-from scripe_api.providers.vocabulary import WORD as _WORD
-from scripe_api.providers.vocabulary import best_pillar
+from scripe_api.providers.vocabulary import best_pillar, salient_terms
 from scripe_api.providers.vocabulary import words as _words
 
 HOOK_MAX_CHARS = 210
 TITLE_MAX_CHARS = 80
-_SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s+")
-_BULLET = re.compile(r"^\s*(?:[-*•·▪–]|\d+[.)])\s+")
-_MARKUP = re.compile(r"(\*\*|__|^#{1,6}\s*)", re.MULTILINE)
-_EMOJI = {"light": ["👉"], "heavy": ["🚀", "💡", "👉", "✅", "🔥", "🙌"]}
+# A sentence longer than this is cut into pieces, so any one (with an emoji either side) fits the
+# hook line and a source of one enormous sentence still fills the length band.
+UNIT_MAX_CHARS = 200
+PARAGRAPH_MAX_CHARS = 320
+MAX_HASHTAGS = 10
+HASHTAG_MAX_CHARS = 40
+EMPTY = "…"
+_SENTENCE_END = re.compile(r"(?<=[.!?؟…])\s+|(?<=[。！？])")
+_CLAUSE_END = re.compile(r"[,;:،]\s|[、\uff0c\uff1b\uff1a]")  # CJK: full-width , ; :
+_BULLET = re.compile(r"^(?:[-*+•·▪–—]|\d+[.)])\s+")
+_BOLD = re.compile(r"\*{2,}|_{2,}")
+_LEADING_HASHES = re.compile(r"^(?:#+\s*)+")
+_ALNUM_RUN = re.compile(r"[^\W_]+")
+_EMOJI = {"light": ["👉"], "heavy": ["🚀", "💡", "👉", "✅", "🔥"]}
+HEAVY_CLOSER = "🙌"
 
 
 @dataclass(frozen=True)
@@ -41,13 +59,47 @@ class _Sentence:
     score: float
 
 
-def _sentences(source: str) -> list[str]:
-    cleaned = _MARKUP.sub("", source)
+def strip_markup(text: str) -> str:
+    """The text without bold/underline markers (repeated: removing one may join another)."""
+    while True:
+        stripped = _BOLD.sub("", text)
+        if stripped == text:
+            return text
+        text = stripped
+
+
+def _clean(piece: str) -> str:
+    return _LEADING_HASHES.sub("", " ".join(piece.split()))
+
+
+def _chunks(text: str, limit: int = UNIT_MAX_CHARS) -> Iterator[str]:
+    """Pieces of at most `limit` characters: cut after a clause mark, else at a space, else hard."""
+    while len(text) > limit:
+        window = text[: limit + 1]
+        clauses = [m.start() + 1 for m in _CLAUSE_END.finditer(window) if m.start() < limit]
+        space = window.rfind(" ")
+        if clauses and clauses[-1] >= limit // 2:
+            cut = clauses[-1]
+        elif space > 0:
+            cut = space
+        else:
+            cut = limit
+        yield text[:cut].rstrip()
+        text = text[cut:].lstrip()
+    if text:
+        yield text
+
+
+def units(source: str) -> list[str]:
+    """The source's sentences (long ones in pieces), cleaned of markup, bullets and headings."""
     pieces: list[str] = []
-    for line in cleaned.splitlines():
-        line = _BULLET.sub("", line).strip()
-        if line:
-            pieces.extend(part.strip() for part in _SENTENCE_END.split(line) if part.strip())
+    for line in strip_markup(source).splitlines():
+        line = _BULLET.sub("", _LEADING_HASHES.sub("", line.strip()))
+        for sentence in _SENTENCE_END.split(line):
+            for chunk in _chunks(_clean(sentence)):
+                chunk = _clean(chunk)
+                if chunk:
+                    pieces.append(chunk)
     return pieces
 
 
@@ -58,11 +110,15 @@ def _truncate(text: str, limit: int) -> str:
     space = cut.rfind(" ")
     if space > limit // 2:
         cut = cut[:space]
-    return cut.rstrip(" ,;:-") + "…"
+    return (cut.rstrip(" ,;:-") or cut) + "…"
 
 
 def _camel(text: str) -> str:
-    return "".join(word[:1].upper() + word[1:] for word in _WORD.findall(text))
+    parts = []
+    for run in _ALNUM_RUN.findall(text):
+        head = run[0].upper()
+        parts.append((head if head.isalnum() else run[0]) + run[1:])
+    return "".join(parts)
 
 
 def _score(sentences: list[str], boost_words: set[str]) -> list[_Sentence]:
@@ -78,75 +134,91 @@ def _score(sentences: list[str], boost_words: set[str]) -> list[_Sentence]:
     return scored
 
 
-def _hashtags(
-    context: GenerationContext, pillar: dict[str, str] | None, source: list[str], count: int
+def _hashtag_count(profile: dict[str, Any]) -> int:
+    try:
+        count = int(profile.get("hashtagCount", 3))
+    except (TypeError, ValueError):
+        count = 3
+    return max(0, min(count, MAX_HASHTAGS))
+
+
+def hashtags(
+    pillars: list[dict[str, str]], pillar: dict[str, str] | None, text: str, count: int
 ) -> list[str]:
-    candidates: list[str] = []
-    ordered = ([pillar] if pillar else []) + [p for p in context.pillars if p is not pillar]
-    candidates.extend(_camel(p.get("name", "")) for p in ordered)
-    frequencies = Counter(word for sentence in source for word in _words(sentence))
-    candidates.extend(_camel(word) for word, _ in frequencies.most_common())
+    """Up to `count` distinct `#CamelCase` tags: pillar names first (the best one leading), then
+    the source's salient terms."""
+    ordered = ([pillar] if pillar else []) + [p for p in pillars if p is not pillar]
+    candidates = [_camel(str(p.get("name", ""))) for p in ordered]
+    candidates.extend(_camel(term) for term in salient_terms(text))
     tags: list[str] = []
     seen: set[str] = set()
     for candidate in candidates:
-        if candidate and candidate.lower() not in seen and len(candidate) <= 40:
-            seen.add(candidate.lower())
-            tags.append(f"#{candidate}")
-        if len(tags) == count:
+        if len(tags) >= count:
             break
+        key = candidate.casefold()
+        if not candidate or candidate.isdigit() or len(candidate) > HASHTAG_MAX_CHARS:
+            continue
+        if key not in seen:
+            seen.add(key)
+            tags.append(f"#{candidate}")
     return tags
+
+
+def _render(hook: str, body: list[_Sentence], tags: list[str], emoji_mode: str) -> str:
+    paragraphs: list[list[str]] = []
+    for sentence in body:
+        last = paragraphs[-1] if paragraphs else None
+        if last and len(last) < 2 and len(last[0]) + len(sentence.text) < PARAGRAPH_MAX_CHARS:
+            last.append(sentence.text)
+        else:
+            paragraphs.append([sentence.text])
+    blocks = [" ".join(paragraph) for paragraph in paragraphs]
+    emoji = _EMOJI.get(emoji_mode, [])
+    if emoji_mode == "heavy":
+        blocks = [f"{emoji[(i + 1) % len(emoji)]} {block}" for i, block in enumerate(blocks)]
+    lead = f"{emoji[0]} {hook}" if emoji else hook
+    blocks.insert(0, lead)
+    if emoji_mode == "heavy":
+        blocks[-1] = f"{blocks[-1]} {HEAVY_CLOSER}"
+    if tags:
+        blocks.append(" ".join(tags))
+    return "\n\n".join(blocks)
 
 
 def compose(context: GenerationContext) -> GeneratedPost:
     """The whole post, synchronously (call through `OfflineProvider.generate`)."""
     lower, upper = LENGTH_BANDS.get(context.length, LENGTH_BANDS["medium"])
     upper = min(upper, LINKEDIN_MAX_CHARS)
+    target = (lower + upper) // 2
     profile = context.profile
-    sentences = _sentences(context.source_text) or [context.source_text.strip() or "…"]
+    sentences = units(context.source_text) or [EMPTY]
     source_words = {w for s in sentences for w in _words(s)}
     pillar = best_pillar(context.pillars, source_words)
     boost = set(
         _words(" ".join([*(p.get("name", "") for p in context.pillars), *context.knowledge]))
     )
-    scored = _score(sentences, boost)
-    ranked = sorted(scored, key=lambda s: (-s.score, s.index))
+    # A repeated sentence comes after every distinct one: used only if the band needs it.
+    first = {text: index for index, text in reversed(list(enumerate(sentences)))}
+    ranked = sorted(
+        _score(sentences, boost), key=lambda s: (first[s.text] != s.index, -s.score, s.index)
+    )
 
     emoji_mode = str(profile.get("emoji", "none"))
-    emoji = _EMOJI.get(emoji_mode, [])
-    tags = _hashtags(context, pillar, sentences, int(profile.get("hashtagCount", 3)))
-    tag_line = " ".join(tags)
-    hook_sentence = ranked[0]
-    hook = _truncate(hook_sentence.text, HOOK_MAX_CHARS - (len(emoji[0]) + 1 if emoji else 0))
-    if emoji:
-        hook = f"{emoji[0]} {hook}"
+    tags = hashtags(context.pillars, pillar, " ".join(sentences), _hashtag_count(profile))
+    hook = ranked[0].text
 
-    reserve = len(hook) + (len(tag_line) + 2 if tag_line else 0)
-    budget = upper - reserve
+    # The best sentences, in source order, until the post reaches the middle of the band;
+    # a sentence that would overflow the band is skipped.
     chosen: list[_Sentence] = []
-    used = 0
+    content = _render(hook, chosen, tags, emoji_mode)
     for sentence in ranked[1:]:
-        cost = len(sentence.text) + 2
-        if used + cost > budget:
-            if used + reserve >= lower:
-                break
-            continue
-        chosen.append(sentence)
-        used += cost
-    if not chosen and len(ranked) > 1 and budget > 40:
-        chosen = [_Sentence(ranked[1].index, _truncate(ranked[1].text, budget - 2), 0.0)]
-    chosen.sort(key=lambda s: s.index)
-
-    paragraphs: list[str] = []
-    for start in range(0, len(chosen), 2):
-        paragraph = " ".join(s.text for s in chosen[start : start + 2])
-        if emoji_mode == "heavy":
-            paragraph = f"{emoji[(start // 2 + 1) % len(emoji)]} {paragraph}"
-        paragraphs.append(paragraph)
-    blocks = [hook, *paragraphs, *([tag_line] if tag_line else [])]
-    content = "\n\n".join(blocks)
-    if len(content) > upper:
-        content = _truncate(content, upper)
-    title = _truncate(hook_sentence.text, TITLE_MAX_CHARS)
+        if len(content) >= target:
+            break
+        trial = sorted([*chosen, sentence], key=lambda s: s.index)
+        rendered = _render(hook, trial, tags, emoji_mode)
+        if len(rendered) <= upper:
+            chosen, content = trial, rendered
+    title = _truncate(hook, TITLE_MAX_CHARS)
     return GeneratedPost(title=title, content=content, usage=Usage())
 
 
