@@ -7,6 +7,7 @@ import asyncio
 from scripe_api.generations.runner import run_generation
 from scripe_api.jobs.execution import WorkerDeps
 from scripe_api.jobs.hooks import JobHooks
+from scripe_api.knowledge.runner import run_text_ingest
 from scripe_api.providers.registry import ProviderRegistry
 from scripe_api.resources import Resources
 from scripe_api.settings import Settings
@@ -21,6 +22,6 @@ def build_deps(settings: Settings, providers: ProviderRegistry | None = None) ->
         resources=resources,
         providers=providers or ProviderRegistry(settings),
         hooks=hooks,
-        handlers={"POST_GENERATION": run_generation},
+        handlers={"POST_GENERATION": run_generation, "KB_INGEST_TEXT": run_text_ingest},
         provider_slots=asyncio.Semaphore(settings.provider_concurrency),
     )

@@ -9,6 +9,7 @@ from scripe_api.generations.routes import router as generations_router
 from scripe_api.health.routes import probes
 from scripe_api.health.routes import router as health_router
 from scripe_api.jobs.routes import router as jobs_router
+from scripe_api.knowledge.routes import router as knowledge_router
 from scripe_api.notes.routes import router as notes_router
 from scripe_api.posts.routes import router as posts_router
 from scripe_api.projects.routes import router as projects_router
@@ -30,6 +31,7 @@ def include_routers(app: FastAPI) -> None:
         generations_router,
         posts_router,
         notes_router,
+        knowledge_router,
         jobs_router,
     )
     for router in routers:

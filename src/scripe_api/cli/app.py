@@ -10,6 +10,7 @@ import typer
 
 from scripe_api.cli import (
     key_commands,
+    knowledge_commands,
     project_commands,
     runtime,
     spend_commands,
@@ -20,7 +21,7 @@ from scripe_api.cli.errors import render
 app = typer.Typer(
     name="scripe-api",
     help="Scripe API: run the service (dev, serve, worker, migrate, openapi) and manage "
-    "workspaces, projects and API keys.",
+    "workspaces, projects, API keys and knowledge.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -30,6 +31,7 @@ app.add_typer(workspace_commands.app, name="workspaces")
 app.add_typer(project_commands.app, name="projects")
 app.add_typer(key_commands.app, name="keys")
 app.add_typer(spend_commands.app, name="spend")
+app.add_typer(knowledge_commands.app, name="knowledge")
 
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:

@@ -11,6 +11,7 @@ from scripe_api.core.ids import new_id
 from scripe_api.db.models import Job, Post
 from scripe_api.jobs.errors import JobFailure
 from scripe_api.jobs.execution import Finisher, Progress, WorkerDeps
+from scripe_api.knowledge import repository as knowledge
 from scripe_api.posts import repository as posts
 from scripe_api.projects import repository as projects
 from scripe_api.providers.base import (
@@ -50,6 +51,7 @@ async def _call_provider(
 
 async def run_generation(deps: WorkerDeps, job: Job, attempt: int, progress: Progress) -> Finisher:
     await progress(0.05, "Loading project context")
+    source_text = job.input["source"]["text"]
     async with deps.resources.sessionmaker() as session:
         project = await projects.get(session, job.workspace_id, job.project_id or "")
     if project is None or project.status != "ACTIVE":
@@ -60,13 +62,18 @@ async def run_generation(deps: WorkerDeps, job: Job, attempt: int, progress: Pro
             transient=False,
         )
     await progress(0.15, "Selecting knowledge")
+    async with deps.resources.sessionmaker() as session:
+        passages = await knowledge.relevant_passages(
+            session, job.workspace_id, project.id, source_text
+        )
     options: dict[str, Any] = job.input.get("options") or {}
     await progress(0.25, "Choosing angle")
     context = GenerationContext(
-        source_text=job.input["source"]["text"],
+        source_text=source_text,
         profile=project.voice_profile,
         samples=list(project.voice_samples),
         pillars=list(project.content_pillars),
+        knowledge=passages,
         language=options.get("language"),
         content_type=options.get("contentType"),
         length=options.get("length", "medium"),

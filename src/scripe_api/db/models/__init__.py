@@ -3,6 +3,7 @@
 from scripe_api.db.models.api_key import ApiKey
 from scripe_api.db.models.idempotency_record import IdempotencyRecord
 from scripe_api.db.models.job import Job
+from scripe_api.db.models.knowledge import KnowledgeChunk, KnowledgeDocument
 from scripe_api.db.models.note import Note
 from scripe_api.db.models.post import Post
 from scripe_api.db.models.project import Project
@@ -13,6 +14,8 @@ __all__ = [
     "ApiKey",
     "IdempotencyRecord",
     "Job",
+    "KnowledgeChunk",
+    "KnowledgeDocument",
     "Note",
     "Post",
     "Project",

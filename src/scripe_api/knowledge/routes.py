@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+
+from scripe_api.api.access import Access, GuardedRoute
+from scripe_api.api.dependencies import ServicesDep, UnitOfWorkDep
+from scripe_api.api.schemas import Envelope
+from scripe_api.auth.principal import Principal
+from scripe_api.jobs.schemas import JobRead
+from scripe_api.jobs.service import job_view
+from scripe_api.knowledge import service
+from scripe_api.knowledge.schemas import KnowledgeCreate
+
+router = APIRouter(route_class=GuardedRoute, tags=["knowledge"])
+
+KnowledgeWriter = Annotated[Principal, Depends(Access(("knowledge:write",), "ai"))]
+
+
+@router.post("/knowledge", status_code=202, response_model=Envelope[JobRead])
+async def create_knowledge(
+    body: KnowledgeCreate, principal: KnowledgeWriter, services: ServicesDep, uow: UnitOfWorkDep
+) -> Envelope[JobRead]:
+    """Add a document to the knowledge base: a project's (`projectId`) or, without one, the
+    whole workspace's. Answers `202` with a KB_INGEST_TEXT Job; when it is DONE,
+    `result.documentId` names the document, and its most relevant passages are used by the
+    next post generations. Only `type: "text"` is supported here (up to 1 MB)."""
+    job = await service.submit_knowledge(
+        uow, services.resources.redis, services.estimates, principal, body
+    )
+    accepted = Envelope[JobRead](data=job_view(job))
+    # Durable (and enqueued) before anyone is told; what a retry with the same key gets back.
+    await uow.commit(accepted)
+    return accepted
