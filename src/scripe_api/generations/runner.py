@@ -42,8 +42,8 @@ async def _call_provider(
     call_id = await spend.start_call(sessionmaker, job.id, attempt, provider.name, provider.model)
     try:
         generated = await provider.generate(context, progress)
-    except ProviderError:
-        await spend.fail_call(sessionmaker, call_id)
+    except ProviderError as error:
+        await spend.fail_call(sessionmaker, call_id, error.usage)
         raise
     await spend.complete_call(sessionmaker, call_id, generated.usage)
     return generated

@@ -11,10 +11,17 @@ from scripe_api.providers.base import (
     content_rejected,
 )
 from scripe_api.providers.prompt import build_prompt
-from scripe_api.providers.transport import CallConfig, billed_post, malformed, post_json
+from scripe_api.providers.transport import (
+    CallConfig,
+    billed_post,
+    malformed,
+    post_json,
+    reported_usage,
+)
 from scripe_api.settings import Settings
 
 LABEL = "The AI provider (anthropic)"
+TOKEN_FIELDS = ("input_tokens", "output_tokens")
 ANTHROPIC_VERSION = "2023-06-01"
 
 
@@ -61,9 +68,11 @@ class AnthropicProvider:
             secret=config.api_key,
         )
         if body.get("stop_reason") == "refusal":
-            raise content_rejected("The AI provider (anthropic) refused to write this post.")
+            refused = content_rejected("The AI provider (anthropic) refused to write this post.")
+            refused.usage = reported_usage(config, body, TOKEN_FIELDS)
+            raise refused
         text = _message_text(body)
-        post = billed_post(config, LABEL, text, body, ("input_tokens", "output_tokens"))
+        post = billed_post(config, LABEL, text, body, TOKEN_FIELDS)
         await progress(0.7, "Generating post")
         return post
 

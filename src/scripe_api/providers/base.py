@@ -51,7 +51,14 @@ class GeneratedPost:
 
 class ProviderError(JobFailure):
     """A provider failure. Timeouts, 429 and 5xx are transient (retried by the job machinery);
-    400-class errors and refusals are permanent."""
+    400-class errors and refusals are permanent. `usage` is what the provider billed for the
+    failed call, when it said (a refusal is still billed); the spend ledger records it."""
+
+    def __init__(
+        self, code: str, message: str, *, transient: bool, usage: Usage | None = None
+    ) -> None:
+        super().__init__(code, message, transient=transient)
+        self.usage = usage
 
 
 def provider_timeout(message: str = "The AI provider timed out.") -> ProviderError:

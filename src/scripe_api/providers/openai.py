@@ -9,13 +9,21 @@ from scripe_api.providers.base import (
     GeneratedPost,
     GenerationContext,
     ProgressCallback,
+    ProviderError,
     content_rejected,
 )
 from scripe_api.providers.prompt import build_prompt
-from scripe_api.providers.transport import CallConfig, billed_post, malformed, post_json
+from scripe_api.providers.transport import (
+    CallConfig,
+    billed_post,
+    malformed,
+    post_json,
+    reported_usage,
+)
 from scripe_api.settings import Settings
 
 LABEL = "The AI provider (openai)"
+TOKEN_FIELDS = ("prompt_tokens", "completion_tokens")
 
 
 class OpenAIProvider:
@@ -62,8 +70,12 @@ class OpenAIProvider:
             timeout_seconds=config.timeout_seconds,
             secret=config.api_key,
         )
-        text = _completion_text(body)
-        post = billed_post(config, LABEL, text, body, ("prompt_tokens", "completion_tokens"))
+        try:
+            text = _completion_text(body)
+        except ProviderError as error:
+            error.usage = reported_usage(config, body, TOKEN_FIELDS)
+            raise
+        post = billed_post(config, LABEL, text, body, TOKEN_FIELDS)
         await progress(0.7, "Generating post")
         return post
 

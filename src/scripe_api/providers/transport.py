@@ -153,6 +153,24 @@ def token_count(usage: dict[str, Any], field: str, label: str) -> int:
     return value
 
 
+def reported_usage(
+    config: CallConfig, body: dict[str, Any], token_fields: tuple[str, str]
+) -> Usage | None:
+    """What a reply says it billed, or None when it does not say (for a failed call)."""
+    usage = body.get("usage")
+    if not isinstance(usage, dict):
+        return None
+    counts = [usage.get(field) for field in token_fields]
+    if not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in counts):
+        return None
+    input_tokens, output_tokens = int(counts[0]), int(counts[1])  # type: ignore[arg-type]
+    return Usage(
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        cost_cents=config.prices.cost_cents(config.model, input_tokens, output_tokens),
+    )
+
+
 def billed_post(
     config: CallConfig, label: str, text: str, body: dict[str, Any], token_fields: tuple[str, str]
 ) -> GeneratedPost:

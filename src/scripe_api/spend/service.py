@@ -114,10 +114,20 @@ async def complete_call(
         )
 
 
-async def fail_call(sessionmaker: async_sessionmaker[AsyncSession], call_id: int) -> None:
-    """The provider answered with an error: it billed nothing for this call."""
+async def fail_call(
+    sessionmaker: async_sessionmaker[AsyncSession], call_id: int, usage: Usage | None = None
+) -> None:
+    """The provider answered with an error: it billed what it reported (a refusal is billed),
+    or nothing when it reported nothing."""
     async with sessionmaker() as session, session.begin():
-        await repository.finish_call(session, call_id, state="failed", cost_cents=0)
+        await repository.finish_call(
+            session,
+            call_id,
+            state="failed",
+            cost_cents=usage.cost_cents if usage else 0,
+            input_tokens=usage.input_tokens if usage else None,
+            output_tokens=usage.output_tokens if usage else None,
+        )
 
 
 @dataclass(frozen=True)
