@@ -27,6 +27,7 @@ from scripe_api.embedded import EmbeddedStack
 from scripe_api.main import ScripeApp, create_app
 from scripe_api.settings import Settings
 from tests.factories import Factory
+from tests.workers_support import settle_unfinished_jobs
 
 TEST_SECRET = "test-secret-0123456789abcdefghijklmnopqrstuvwxyz"
 
@@ -99,6 +100,14 @@ async def engine(base_settings: Settings, migrated: None) -> AsyncIterator[Async
 @pytest.fixture(scope="session")
 def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+@pytest.fixture(autouse=True)
+async def settled_jobs(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterator[None]:
+    """Every test shares one database and the sweep is service-wide by design: end whatever job
+    a test leaves QUEUED or RUNNING, so no later test's worker picks it up."""
+    yield
+    await settle_unfinished_jobs(sessionmaker)
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from workers.main import create_worker
 REPLY = "Title: Four-minute deploys\n\nWe cut deploys from 40 minutes to 4.\n\n#Engineering"
 
 
-def live_settings(settings: Settings, fake: FakeApi) -> Settings:
+def live_settings(settings: Settings, fake: FakeApi, timeout_seconds: float = 30.0) -> Settings:
     return settings.model_copy(
         update={
             "generator_provider": "openai",
@@ -33,17 +33,22 @@ def live_settings(settings: Settings, fake: FakeApi) -> Settings:
             "provider_prices": {
                 MODEL: ModelPrice(input_cents_per_mtok=250, output_cents_per_mtok=1000)
             },
-            "provider_timeout_seconds": 0.5,
+            "provider_timeout_seconds": timeout_seconds,
         }
     )
 
 
 async def run_live_job(
-    client: httpx.AsyncClient, settings: Settings, factory: Factory, fake: FakeApi, tenant: Tenant
+    client: httpx.AsyncClient,
+    settings: Settings,
+    factory: Factory,
+    fake: FakeApi,
+    tenant: Tenant,
+    timeout_seconds: float = 30.0,
 ) -> dict[str, Any]:
     """Submit a generation and run a real worker on the OpenAI-compatible provider until the
     job ends."""
-    live = live_settings(settings, fake)
+    live = live_settings(settings, fake, timeout_seconds)
     project = await factory.project(tenant.workspace.id)
     submitted = await client.post(
         "/v1/posts/generations",
@@ -121,7 +126,9 @@ async def test_provider_failures_retry_then_fail_with_their_code_and_bill_nothin
 ) -> None:
     fake.replies = [reply]
     tenant = await factory.tenant()
-    failed = await run_live_job(client, settings, factory, fake, tenant)
+    # A short timeout only where the fake hangs: elsewhere a slow machine must not retry.
+    timeout = 0.5 if reply.hang else 30.0
+    failed = await run_live_job(client, settings, factory, fake, tenant, timeout)
     assert (failed["status"], failed["errorCode"], failed["attemptCount"]) == (
         "FAILED",
         code,

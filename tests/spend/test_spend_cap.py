@@ -9,13 +9,12 @@ from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from scripe_api.db.models import ProviderCall, SpendBucket, SpendReservation
-from scripe_api.jobs import repository as jobs
 from scripe_api.main import create_app
 from scripe_api.settings import Settings
 from scripe_api.spend import service as spend
 from tests.apps import serve
 from tests.factories import Factory, Tenant
-from tests.jobs.calls import poll_job
+from tests.jobs.calls import claim_and_die, poll_job
 from tests.scripted_provider import script
 from tests.workers_support import running_worker
 
@@ -105,9 +104,8 @@ async def test_concurrent_submissions_never_pass_the_cap(
         meta = answer.json()["error"]["meta"]
         assert meta["capCents"] == 103
         assert meta["spentCents"] + meta["estimateCents"] > 103
-    state = await bucket(sessionmaker, tenant.workspace.id)
-    assert state is not None
-    assert state.reserved_cents == 20 * 5 <= 103
+    reserved, _ = await cents(sessionmaker, tenant.workspace.id)
+    assert reserved == 20 * 5 <= 103
 
 
 async def test_reconciliation_credits_back_the_unused_estimate(
@@ -122,10 +120,8 @@ async def test_reconciliation_credits_back_the_unused_estimate(
     async with running_worker(settings):
         done = await poll_job(client, tenant.headers, job["id"], until=TERMINAL)
     assert done["status"] == "DONE"
-    state = await bucket(sessionmaker, tenant.workspace.id)
-    assert state is not None
     # The scripted provider reports 1¢ against a 5¢ estimate.
-    assert (state.reserved_cents, state.actual_cents) == (0, 1)
+    assert await cents(sessionmaker, tenant.workspace.id) == (0, 1)
 
 
 async def test_cancel_refunds_the_whole_estimate(
@@ -134,9 +130,7 @@ async def test_cancel_refunds_the_whole_estimate(
     tenant = await factory.tenant()
     project = await factory.project(tenant.workspace.id)
     job = (await submit(client, tenant, project.id)).json()["data"]
-    before = await bucket(sessionmaker, tenant.workspace.id)
-    assert before is not None
-    assert before.reserved_cents == 5
+    assert await cents(sessionmaker, tenant.workspace.id) == (5, 0)
     cancelled = await client.post(f"/v1/jobs/{job['id']}/cancel", headers=tenant.headers)
     assert cancelled.status_code == 200
     assert await cents(sessionmaker, tenant.workspace.id) == (0, 0)
@@ -189,18 +183,14 @@ async def test_crashed_attempt_is_charged_its_estimate_and_reconciled_once(
     project = await factory.project(tenant.workspace.id)
     job = (await submit(client, tenant, project.id)).json()["data"]
     # Attempt 1: a worker claims the job, starts a provider call, and dies before it returns.
-    async with sessionmaker() as session, session.begin():
-        claimed = await jobs.claim(session, job["id"], 1, timedelta(seconds=0.2))
-    assert claimed is not None
+    assert await claim_and_die(sessionmaker, job["id"], 1, timedelta(seconds=0.2))
     await spend.start_call(sessionmaker, job["id"], 1, "scripted", "script-1")
     async with running_worker(settings):
         done = await poll_job(client, tenant.headers, job["id"], until=TERMINAL)
     assert done["status"] == "DONE"
     assert done["attemptCount"] == 2
-    state = await bucket(sessionmaker, tenant.workspace.id)
-    assert state is not None
     # 5¢ for the call whose usage was never recorded + 1¢ reported by attempt 2.
-    assert (state.reserved_cents, state.actual_cents) == (0, 6)
+    assert await cents(sessionmaker, tenant.workspace.id) == (0, 6)
     async with sessionmaker() as session:
         reservation = await session.get(SpendReservation, job["id"])
     assert reservation is not None
@@ -251,9 +241,7 @@ async def test_enterprise_is_unlimited_but_recorded_and_test_keys_reserve_nothin
     enterprise = await factory.tenant(plan="ENTERPRISE")
     project = await factory.project(enterprise.workspace.id)
     assert (await submit(client, enterprise, project.id)).status_code == 202
-    recorded = await bucket(sessionmaker, enterprise.workspace.id)
-    assert recorded is not None
-    assert recorded.reserved_cents == 5
+    assert await cents(sessionmaker, enterprise.workspace.id) == (5, 0)
 
     tester = await factory.tenant(mode="test")
     test_project = await factory.project(tester.workspace.id)
