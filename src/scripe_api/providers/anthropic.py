@@ -13,6 +13,7 @@ from scripe_api.providers.base import (
 from scripe_api.providers.prompt import build_prompt
 from scripe_api.providers.transport import (
     CallConfig,
+    HttpProvider,
     billed_post,
     malformed,
     post_json,
@@ -25,13 +26,8 @@ TOKEN_FIELDS = ("input_tokens", "output_tokens")
 ANTHROPIC_VERSION = "2023-06-01"
 
 
-class AnthropicProvider:
+class AnthropicProvider(HttpProvider):
     name = "anthropic"
-    is_ai = True
-
-    def __init__(self, config: CallConfig) -> None:
-        self._config = config
-        self.model: str | None = config.model
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AnthropicProvider:

@@ -15,6 +15,7 @@ from scripe_api.providers.base import (
 from scripe_api.providers.prompt import build_prompt
 from scripe_api.providers.transport import (
     CallConfig,
+    HttpProvider,
     billed_post,
     malformed,
     post_json,
@@ -26,13 +27,8 @@ LABEL = "The AI provider (openai)"
 TOKEN_FIELDS = ("prompt_tokens", "completion_tokens")
 
 
-class OpenAIProvider:
+class OpenAIProvider(HttpProvider):
     name = "openai"
-    is_ai = True
-
-    def __init__(self, config: CallConfig) -> None:
-        self._config = config
-        self.model: str | None = config.model
 
     @classmethod
     def from_settings(cls, settings: Settings) -> OpenAIProvider:

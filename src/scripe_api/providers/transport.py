@@ -146,6 +146,16 @@ class CallConfig:
         return f"CallConfig(base_url={self.base_url!r}, model={self.model!r})"
 
 
+class HttpProvider:
+    """What the AI providers over HTTP share: their call configuration and model."""
+
+    is_ai = True
+
+    def __init__(self, config: CallConfig) -> None:
+        self._config = config
+        self.model: str | None = config.model
+
+
 def token_count(usage: dict[str, Any], field: str, label: str) -> int:
     value = usage.get(field)
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
