@@ -66,3 +66,123 @@ async def test_served_spec_is_the_committed_one(client: httpx.AsyncClient) -> No
     response = await client.get("/openapi.json")
     assert response.status_code == 200
     assert response.json() == json.loads(render_openapi())
+
+
+def _spec() -> dict[str, Any]:
+    return json.loads(render_openapi())
+
+
+def _error_codes(spec: dict[str, Any], operation: dict[str, Any], status: str) -> set[str]:
+    response = operation["responses"][status]
+    media = response["content"]["application/json"]
+    assert media["schema"] == {"$ref": "#/components/schemas/ErrorEnvelope"}
+    for example in media["examples"].values():
+        name = example["$ref"].rsplit("/", 1)[1]
+        assert spec["components"]["examples"][name]["value"]["error"]["code"] == name
+    return set(media["examples"])
+
+
+def test_every_operation_documents_every_error_it_can_answer() -> None:
+    spec = _spec()
+    for operation_id, operation in _operations(spec).items():
+        statuses = set(operation["responses"])
+        assert {"400", "500", "503"} <= statuses, operation_id
+        assert "version_unsupported" in _error_codes(spec, operation, "400")
+        if not operation.get("security"):
+            continue
+        assert {"401", "403", "429"} <= statuses, operation_id
+        assert {"unauthenticated", "invalid_token", "key_revoked", "key_expired"} == (
+            _error_codes(spec, operation, "401")
+        )
+        assert {"plan_not_eligible", "scope_missing"} == _error_codes(spec, operation, "403")
+        if "requestBody" in operation:
+            assert "payload_too_large" in _error_codes(spec, operation, "413")
+    operations = _operations(spec)
+    assert "spend_cap_exceeded" in _error_codes(spec, operations["create_post_generation"], "402")
+    assert {"not_cancellable", "idempotency_key_conflict", "idempotency_key_in_use"} == (
+        _error_codes(spec, operations["cancel_job"], "409")
+    )
+    assert {"bad_pagination", "bad_cursor", "invalid_request", "version_unsupported"} == (
+        _error_codes(spec, operations["list_jobs"], "400")
+    )
+    for operation_id in ("get_job", "get_post", "get_note", "get_project", "update_post"):
+        assert _error_codes(spec, operations[operation_id], "404") == {"not_found"}
+    # The framework's own validation body never appears: validation failures are envelopes.
+    assert "HTTPValidationError" not in json.dumps(spec)
+
+
+def test_operations_are_named_and_described_for_sdk_generators() -> None:
+    for operation_id, operation in _operations(_spec()).items():
+        verb, _, noun = operation_id.partition("_")
+        assert verb in {"get", "list", "create", "update", "cancel"}, operation_id
+        assert noun, operation_id
+        assert operation["summary"], operation_id
+        assert operation["description"], operation_id
+        for status, response in operation["responses"].items():
+            assert response["description"], (operation_id, status)
+
+
+def test_headers_are_documented_on_requests_and_responses() -> None:
+    spec = _spec()
+    assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+    for operation_id, operation in _operations(spec).items():
+        parameters = {p["name"]: p for p in operation["parameters"] if p["in"] == "header"}
+        assert "Scripe-Api-Version" in parameters, operation_id
+        is_write = operation_id.startswith(("create_", "update_", "cancel_"))
+        assert ("Idempotency-Key" in parameters) == is_write, operation_id
+        for status, response in operation["responses"].items():
+            headers = set(response["headers"])
+            assert {"X-Request-Id", "Scripe-Api-Version"} <= headers, (operation_id, status)
+            if operation.get("security"):
+                assert {"X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"} <= (
+                    headers
+                )
+            if status in {"429", "503"}:
+                assert "Retry-After" in headers, (operation_id, status)
+        if is_write:
+            success = next(s for s in operation["responses"] if s.startswith("2"))
+            assert "Idempotent-Replayed" in operation["responses"][success]["headers"]
+    headers = spec["components"]["headers"]
+    assert headers["X-Request-Id"]["required"] is True
+    assert headers["Retry-After"]["required"] is True
+
+
+def test_job_post_and_content_enums_are_named_types() -> None:
+    spec = _spec()
+    schemas = spec["components"]["schemas"]
+    assert schemas["JobStatus"]["enum"] == ["QUEUED", "RUNNING", "DONE", "FAILED", "CANCELLED"]
+    assert "SOURCE_INGEST_FILE" in schemas["JobType"]["enum"]
+    assert "waitingApproval" in schemas["PostStatus"]["enum"]
+    assert "EDUCATIONAL" in schemas["ContentType"]["enum"]
+    job = schemas["JobRead"]["properties"]
+    assert job["status"] == {"$ref": "#/components/schemas/JobStatus"}
+    assert job["type"] == {"$ref": "#/components/schemas/JobType"}
+    assert schemas["PostRead"]["properties"]["status"] == {
+        "$ref": "#/components/schemas/PostStatus"
+    }
+    assert schemas["JobEnvelope"]["properties"]["data"] == {"$ref": "#/components/schemas/JobRead"}
+
+
+def test_links_chain_submit_to_job_to_post() -> None:
+    spec = _spec()
+    operations = _operations(spec)
+    submitted = operations["create_post_generation"]["responses"]["202"]["links"]
+    assert {link["operationId"] for link in submitted.values()} == {"get_job", "cancel_job"}
+    polled = operations["get_job"]["responses"]["200"]["links"]
+    assert polled["GetPost"]["parameters"] == {"postId": "$response.body#/data/result/postId"}
+    for operation in operations.values():
+        for response in operation["responses"].values():
+            for link in response.get("links", {}).values():
+                target = operations[link["operationId"]]
+                names = {p["name"] for p in target["parameters"]}
+                assert set(link["parameters"]) <= names, link
+
+
+def test_request_bodies_carry_examples_and_the_source_one_of() -> None:
+    schemas = _spec()["components"]["schemas"]
+    for name in ("GenerationCreate", "PostCreate", "PostUpdate", "NoteCreate", "KnowledgeCreate"):
+        assert schemas[name]["examples"], name
+        assert schemas[name]["additionalProperties"] is False, name
+    source = schemas["GenerationSource"]
+    assert source["oneOf"] == [{"required": ["text"]}, {"required": ["noteId"]}]
+    assert source["properties"]["text"]["type"] == "string"

@@ -17,6 +17,7 @@ from starlette.types import ASGIApp
 from scripe_api.api.error_handlers import install_error_handlers
 from scripe_api.api.middleware.metrics import MetricsMiddleware
 from scripe_api.api.middleware.request_context import RequestContextMiddleware
+from scripe_api.api.openapi import install_openapi
 from scripe_api.api.router import include_routers
 from scripe_api.api.state import Services
 from scripe_api.observability.routes import include_metrics
@@ -118,5 +119,7 @@ def create_app(settings: Settings) -> ScripeApp:
         )
     install_error_handlers(app, settings)
     include_routers(app)
+    # After the routers: the schema is completed from the operations they declare.
+    install_openapi(app, settings.accepted_versions)
     include_metrics(app, settings.metrics_path)
     return app

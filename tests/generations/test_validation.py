@@ -84,7 +84,11 @@ INVALID: list[tuple[str, BadBody, str]] = [
         "source",
     ),
     ("neither text nor noteId", lambda w: w.body(source={}), "source"),
-    ("null text and noteId", lambda w: w.body(source={"text": None, "noteId": None}), "source"),
+    (
+        "null text and noteId",
+        lambda w: w.body(source={"text": None, "noteId": None}),
+        "source.text",
+    ),
     ("missing projectId", lambda w: {"source": {"text": "x"}}, "projectId"),
     ("missing source", lambda w: {"projectId": w.project_id}, "source"),
     ("empty text", lambda w: w.body(source={"text": ""}), "source.text"),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from scripe_api.api.schemas import ErrorEnvelope
 from scripe_api.generations.routes import router as generations_router
 from scripe_api.health.routes import probes
 from scripe_api.health.routes import router as health_router
@@ -15,14 +14,9 @@ from scripe_api.posts.routes import router as posts_router
 from scripe_api.projects.routes import router as projects_router
 from scripe_api.workspaces.routes import router as workspaces_router
 
-ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
-    "4XX": {"model": ErrorEnvelope, "description": "Client error (see `error.code`)."},
-    "5XX": {"model": ErrorEnvelope, "description": "Server error (see `error.code`)."},
-}
-
 
 def include_routers(app: FastAPI) -> None:
-    v1 = APIRouter(prefix="/v1", responses=ERROR_RESPONSES)
+    v1 = APIRouter(prefix="/v1")
     routers = (
         health_router,
         workspaces_router,

@@ -6,19 +6,32 @@ from fastapi import APIRouter, Depends
 
 from scripe_api.api.access import Access, GuardedRoute
 from scripe_api.api.dependencies import ServicesDep, UnitOfWorkDep
+from scripe_api.api.openapi import JOB_LINKS, error_responses
 from scripe_api.api.schemas import Envelope
 from scripe_api.auth.principal import Principal
+from scripe_api.core.errors import NotFound, Unprocessable
 from scripe_api.generations import service
 from scripe_api.generations.schemas import GenerationCreate
 from scripe_api.jobs.schemas import JobRead
 from scripe_api.jobs.service import job_view, wait_for_job
+from scripe_api.spend.errors import SpendCapExceeded
 
 router = APIRouter(route_class=GuardedRoute, tags=["posts"])
 
 Generator = Annotated[Principal, Depends(Access(("posts:write",), "ai"))]
 
 
-@router.post("/posts/generations", status_code=202, response_model=Envelope[JobRead])
+@router.post(
+    "/posts/generations",
+    status_code=202,
+    response_model=Envelope[JobRead],
+    summary="Generate a post",
+    response_description="The POST_GENERATION job (QUEUED, or later when the wait saw it move).",
+    responses={
+        202: {"links": JOB_LINKS},
+        **error_responses(SpendCapExceeded, NotFound, Unprocessable),
+    },
+)
 async def create_post_generation(
     body: GenerationCreate, principal: Generator, services: ServicesDep, uow: UnitOfWorkDep
 ) -> Envelope[JobRead]:

@@ -1,8 +1,16 @@
 from __future__ import annotations
 
-from typing import Literal, Self
+from typing import Annotated, Literal, Self
 
-from pydantic import Field, StrictInt, StrictStr, model_validator
+from pydantic import (
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from scripe_api.api.schemas import RequestModel
 from scripe_api.posts.schemas import ContentType, ScheduleTime, StoredText
@@ -13,8 +21,24 @@ SOURCE_TEXT_MAX_BYTES = 100 * 1024
 class GenerationSource(RequestModel):
     """Exactly one of `text` and `noteId`."""
 
-    text: StoredText | None = Field(None, min_length=1, description="1 character … 100 KB.")
-    note_id: StrictStr | None = Field(None, description="A note of the same project.")
+    model_config = ConfigDict(
+        json_schema_extra={"oneOf": [{"required": ["text"]}, {"required": ["noteId"]}]}
+    )
+
+    # Optional in Python, never null on the wire: the one-of is about which key is present.
+    text: Annotated[StoredText | None, WithJsonSchema({"type": "string", "minLength": 1})] = Field(
+        None, min_length=1, description="1 character … 100 KB."
+    )
+    note_id: Annotated[StrictStr | None, WithJsonSchema({"type": "string"})] = Field(
+        None, description="A note of the same project."
+    )
+
+    @field_validator("text", "note_id", mode="before")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("must be a string, not null (omit the field instead)")
+        return value
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Self:
@@ -34,6 +58,23 @@ class GenerationOptions(RequestModel):
 
 
 class GenerationCreate(RequestModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "projectId": "proj_01J9ZA7Q1K6W4X2Y3Z5A6B7C8D",
+                    "source": {"text": "We cut our onboarding from 14 days to 3. Here is how."},
+                    "options": {"language": "en", "contentType": "PERSONAL", "length": "medium"},
+                    "wait_for_completion_ms": 10000,
+                },
+                {
+                    "projectId": "proj_01J9ZA7Q1K6W4X2Y3Z5A6B7C8D",
+                    "source": {"noteId": "note_01J9ZA7Q1K6W4X2Y3Z5A6B7C8D"},
+                },
+            ]
+        }
+    )
+
     project_id: StrictStr = Field(examples=["proj_01J9ZA7Q1K6W4X2Y3Z5A6B7C8D"])
     source: GenerationSource
     scheduled_for: ScheduleTime | None = Field(

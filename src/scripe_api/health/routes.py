@@ -26,6 +26,8 @@ AnyKey = Annotated[Principal, Depends(Access())]
 @router.get(
     "/health",
     response_model=HealthRead,
+    summary="Service health",
+    response_description="Healthy: database, Redis and queue answer.",
     responses={503: {"model": HealthRead, "description": "Degraded: a dependency failed."}},
 )
 async def get_health(request: Request, response: Response, services: ServicesDep) -> HealthRead:
@@ -39,7 +41,12 @@ async def get_health(request: Request, response: Response, services: ServicesDep
     return health
 
 
-@router.get("/health/auth", response_model=HealthAuthRead)
+@router.get(
+    "/health/auth",
+    response_model=HealthAuthRead,
+    summary="Check an API key",
+    response_description="The key is valid: its workspace and scopes.",
+)
 async def get_health_auth(request: Request, principal: AnyKey) -> HealthAuthRead:
     """Check a key: which workspace it belongs to and its scopes."""
     return HealthAuthRead(

@@ -6,8 +6,10 @@ from fastapi import APIRouter, Depends, Path, Query
 
 from scripe_api.api.access import Access, GuardedRoute
 from scripe_api.api.dependencies import CursorQuery, LimitQuery, ServicesDep, UnitOfWorkDep
+from scripe_api.api.openapi import CANCELLED_JOB_LINKS, JOB_RESULT_LINKS, error_responses
 from scripe_api.api.schemas import Envelope, ListEnvelope
 from scripe_api.auth.principal import Principal
+from scripe_api.core.errors import NotFound
 from scripe_api.jobs import service
 from scripe_api.jobs.schemas import JobRead
 
@@ -22,7 +24,12 @@ JobsWriter = Annotated[
 JobId = Annotated[str, Path(alias="jobId")]
 
 
-@router.get("/jobs", response_model=ListEnvelope[JobRead])
+@router.get(
+    "/jobs",
+    response_model=ListEnvelope[JobRead],
+    summary="List jobs",
+    response_description="A page of jobs, newest first.",
+)
 async def list_jobs(
     principal: JobsReader,
     services: ServicesDep,
@@ -56,7 +63,13 @@ async def list_jobs(
     return ListEnvelope[JobRead].of(page, service.job_view)
 
 
-@router.get("/jobs/{jobId}", response_model=Envelope[JobRead])
+@router.get(
+    "/jobs/{jobId}",
+    response_model=Envelope[JobRead],
+    summary="Get a job",
+    response_description="The job, with live progress while RUNNING.",
+    responses={200: {"links": JOB_RESULT_LINKS}, **error_responses(NotFound)},
+)
 async def get_job(
     job_id: JobId, principal: JobsReader, services: ServicesDep, uow: UnitOfWorkDep
 ) -> Envelope[JobRead]:
@@ -65,7 +78,16 @@ async def get_job(
     return Envelope[JobRead](data=job)
 
 
-@router.post("/jobs/{jobId}/cancel", response_model=Envelope[JobRead])
+@router.post(
+    "/jobs/{jobId}/cancel",
+    response_model=Envelope[JobRead],
+    summary="Cancel a queued job",
+    response_description="The job, now CANCELLED with `completedAt` set.",
+    responses={
+        200: {"links": CANCELLED_JOB_LINKS},
+        **error_responses(NotFound, service.NotCancellable),
+    },
+)
 async def cancel_job(
     job_id: JobId, principal: JobsWriter, services: ServicesDep, uow: UnitOfWorkDep
 ) -> Envelope[JobRead]:

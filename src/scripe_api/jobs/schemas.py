@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from scripe_api.api.schemas import ApiModel, Timestamp
 
@@ -25,6 +25,33 @@ class JobProgress(ApiModel):
 
 class JobRead(ApiModel):
     """An async job. Poll `GET /v1/jobs/{jobId}` until `status` is DONE, FAILED or CANCELLED."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "job_01J9ZA7Q1K6W4X2Y3Z5A6B7C8D",
+                    "type": "POST_GENERATION",
+                    "status": "RUNNING",
+                    "projectId": "proj_01J9ZA7Q1K6W4X2Y3Z5A6B7C8D",
+                    "startedAt": "2026-05-15T08:21:00.120Z",
+                    "completedAt": None,
+                    "progress": {
+                        "progress": 0.4,
+                        "message": "Generating post",
+                        "updatedAt": "2026-05-15T08:21:03.500Z",
+                    },
+                    "result": None,
+                    "errorCode": None,
+                    "errorMessage": None,
+                    "attemptCount": 1,
+                    "estimatedCompletionMs": 25000,
+                    "createdAt": "2026-05-15T08:21:00.000Z",
+                    "updatedAt": "2026-05-15T08:21:03.500Z",
+                }
+            ]
+        }
+    )
 
     id: str = Field(examples=["job_01J9ZA7Q1K6W4X2Y3Z5A6B7C8D"])
     type: JobType

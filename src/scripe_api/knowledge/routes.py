@@ -6,8 +6,10 @@ from fastapi import APIRouter, Depends
 
 from scripe_api.api.access import Access, GuardedRoute
 from scripe_api.api.dependencies import ServicesDep, UnitOfWorkDep
+from scripe_api.api.openapi import JOB_LINKS, error_responses
 from scripe_api.api.schemas import Envelope
 from scripe_api.auth.principal import Principal
+from scripe_api.core.errors import NotFound, Unprocessable
 from scripe_api.jobs.schemas import JobRead
 from scripe_api.jobs.service import job_view
 from scripe_api.knowledge import service
@@ -18,7 +20,14 @@ router = APIRouter(route_class=GuardedRoute, tags=["knowledge"])
 KnowledgeWriter = Annotated[Principal, Depends(Access(("knowledge:write",), "ai"))]
 
 
-@router.post("/knowledge", status_code=202, response_model=Envelope[JobRead])
+@router.post(
+    "/knowledge",
+    status_code=202,
+    response_model=Envelope[JobRead],
+    summary="Add a knowledge document",
+    response_description="The KB_INGEST_TEXT job; when DONE, `result.documentId` names it.",
+    responses={202: {"links": JOB_LINKS}, **error_responses(NotFound, Unprocessable)},
+)
 async def create_knowledge(
     body: KnowledgeCreate, principal: KnowledgeWriter, services: ServicesDep, uow: UnitOfWorkDep
 ) -> Envelope[JobRead]:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from pydantic import Field, StrictStr
+from pydantic import ConfigDict, Field, StrictStr
 
 from scripe_api.api.schemas import RequestModel
 from scripe_api.posts.schemas import StoredText
@@ -10,6 +10,19 @@ SUPPORTED_TYPES = ("text",)
 
 
 class KnowledgeCreate(RequestModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "text",
+                    "name": "Pricing FAQ",
+                    "text": "Our plans start at 49 EUR a month. Every plan includes the API.",
+                    "projectId": "proj_01J9ZA7Q1K6W4X2Y3Z5A6B7C8D",
+                }
+            ]
+        }
+    )
+
     type: StrictStr = Field(
         description="What the document is made from. Only `text` is supported here; `file`, "
         "`url` and `youtube` answer `422 unprocessable`.",

@@ -6,8 +6,10 @@ from fastapi import APIRouter, Depends, Path, Query
 
 from scripe_api.api.access import Access, GuardedRoute
 from scripe_api.api.dependencies import CursorQuery, LimitQuery, ServicesDep, UnitOfWorkDep
+from scripe_api.api.openapi import NOTE_LINKS, error_responses
 from scripe_api.api.schemas import Envelope, ListEnvelope
 from scripe_api.auth.principal import Principal
+from scripe_api.core.errors import NotFound
 from scripe_api.notes import service
 from scripe_api.notes.schemas import NoteCreate, NoteRead
 
@@ -17,7 +19,13 @@ NotesReader = Annotated[Principal, Depends(Access(("notes:read",), "read"))]
 NotesWriter = Annotated[Principal, Depends(Access(("notes:write",), "write"))]
 
 
-@router.get("/notes", response_model=ListEnvelope[NoteRead])
+@router.get(
+    "/notes",
+    response_model=ListEnvelope[NoteRead],
+    summary="List a project's notes",
+    response_description="A page of notes, newest first.",
+    responses=error_responses(NotFound),
+)
 async def list_notes(
     principal: NotesReader,
     services: ServicesDep,
@@ -33,7 +41,13 @@ async def list_notes(
     return ListEnvelope[NoteRead].of(page, NoteRead.model_validate)
 
 
-@router.get("/notes/{noteId}", response_model=Envelope[NoteRead])
+@router.get(
+    "/notes/{noteId}",
+    response_model=Envelope[NoteRead],
+    summary="Get a note",
+    response_description="The note.",
+    responses=error_responses(NotFound),
+)
 async def get_note(
     note_id: Annotated[str, Path(alias="noteId")], principal: NotesReader, uow: UnitOfWorkDep
 ) -> Envelope[NoteRead]:
@@ -42,7 +56,13 @@ async def get_note(
     return Envelope[NoteRead](data=NoteRead.model_validate(note))
 
 
-@router.post("/notes", response_model=Envelope[NoteRead])
+@router.post(
+    "/notes",
+    response_model=Envelope[NoteRead],
+    summary="Create a note",
+    response_description="The new note.",
+    responses={200: {"links": NOTE_LINKS}, **error_responses(NotFound)},
+)
 async def create_note(
     body: NoteCreate, principal: NotesWriter, uow: UnitOfWorkDep
 ) -> Envelope[NoteRead]:

@@ -6,8 +6,10 @@ from fastapi import APIRouter, Depends, Path, Query
 
 from scripe_api.api.access import Access, GuardedRoute
 from scripe_api.api.dependencies import CursorQuery, LimitQuery, ServicesDep, UnitOfWorkDep
+from scripe_api.api.openapi import POST_LINKS, error_responses
 from scripe_api.api.schemas import Envelope, ListEnvelope
 from scripe_api.auth.principal import Principal
+from scripe_api.core.errors import NotFound, Unprocessable
 from scripe_api.posts import service
 from scripe_api.posts.schemas import PostCreate, PostRead, PostUpdate
 
@@ -18,7 +20,13 @@ PostsWriter = Annotated[Principal, Depends(Access(("posts:write",), "write"))]
 PostId = Annotated[str, Path(alias="postId")]
 
 
-@router.get("/posts", response_model=ListEnvelope[PostRead])
+@router.get(
+    "/posts",
+    response_model=ListEnvelope[PostRead],
+    summary="List a project's posts",
+    response_description="A page of posts, newest first.",
+    responses=error_responses(NotFound),
+)
 async def list_posts(
     principal: PostsReader,
     services: ServicesDep,
@@ -46,7 +54,13 @@ async def list_posts(
     return ListEnvelope[PostRead].of(page, PostRead.model_validate)
 
 
-@router.get("/posts/{postId}", response_model=Envelope[PostRead])
+@router.get(
+    "/posts/{postId}",
+    response_model=Envelope[PostRead],
+    summary="Get a post",
+    response_description="The post.",
+    responses={200: {"links": POST_LINKS}, **error_responses(NotFound)},
+)
 async def get_post(
     post_id: PostId, principal: PostsReader, uow: UnitOfWorkDep
 ) -> Envelope[PostRead]:
@@ -55,7 +69,13 @@ async def get_post(
     return Envelope[PostRead](data=PostRead.model_validate(post))
 
 
-@router.post("/posts", response_model=Envelope[PostRead])
+@router.post(
+    "/posts",
+    response_model=Envelope[PostRead],
+    summary="Create a post",
+    response_description="The new post (`scheduled` or `draft`).",
+    responses={200: {"links": POST_LINKS}, **error_responses(NotFound, Unprocessable)},
+)
 async def create_post(
     body: PostCreate, principal: PostsWriter, uow: UnitOfWorkDep
 ) -> Envelope[PostRead]:
@@ -64,7 +84,13 @@ async def create_post(
     return Envelope[PostRead](data=PostRead.model_validate(post))
 
 
-@router.patch("/posts/{postId}", response_model=Envelope[PostRead])
+@router.patch(
+    "/posts/{postId}",
+    response_model=Envelope[PostRead],
+    summary="Update a post",
+    response_description="The post after the change.",
+    responses={200: {"links": POST_LINKS}, **error_responses(NotFound, Unprocessable)},
+)
 async def update_post(
     post_id: PostId, body: PostUpdate, principal: PostsWriter, uow: UnitOfWorkDep
 ) -> Envelope[PostRead]:

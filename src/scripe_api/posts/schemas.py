@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, AwareDatetime, Field, StrictStr
+from pydantic import AfterValidator, AwareDatetime, ConfigDict, Field, StrictStr
 
 from scripe_api.api.schemas import ApiModel, RequestModel, Timestamp
 from scripe_api.core.clock import truncate_ms
@@ -46,6 +46,25 @@ ScheduleTime = Annotated[AwareDatetime, AfterValidator(truncate_ms)]
 
 
 class PostRead(ApiModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "post_01J9ZA7Q1K6W4X2Y3Z5A6B7C8D",
+                    "status": "draft",
+                    "platform": "LINKEDIN",
+                    "contentType": "PERSONAL",
+                    "title": "Onboarding in 3 days",
+                    "content": "We cut our onboarding from 14 days to 3.\n\nHere is how.",
+                    "createdAt": "2026-05-15T08:21:00.000Z",
+                    "projectId": "proj_01J9ZA7Q1K6W4X2Y3Z5A6B7C8D",
+                    "scheduledAt": None,
+                    "updatedAt": None,
+                }
+            ]
+        }
+    )
+
     id: str = Field(examples=["post_01J9ZA7Q1K6W4X2Y3Z5A6B7C8D"])
     status: PostStatus
     platform: Literal["LINKEDIN"]
@@ -59,6 +78,20 @@ class PostRead(ApiModel):
 
 
 class PostCreate(RequestModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "projectId": "proj_01J9ZA7Q1K6W4X2Y3Z5A6B7C8D",
+                    "title": "Onboarding in 3 days",
+                    "content": "We cut our onboarding from 14 days to 3.",
+                    "contentType": "BUSINESS_EXTERNAL",
+                    "scheduledFor": "2026-12-01T08:30:00Z",
+                }
+            ]
+        }
+    )
+
     project_id: StrictStr
     content: StoredText | None = Field(None, description="Up to 100 000 characters.")
     title: StoredText | None = Field(None, description="Up to 500 characters.")
@@ -69,6 +102,12 @@ class PostCreate(RequestModel):
 
 
 class PostUpdate(RequestModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"title": "Onboarding in 3 days (v2)"}, {"scheduledFor": None}]
+        }
+    )
+
     content: StoredText | None = Field(None, description="Up to 100 000 characters.")
     title: StoredText | None = Field(None, description="Up to 500 characters.")
     content_type: ContentType | None = None

@@ -6,8 +6,10 @@ from fastapi import APIRouter, Depends, Path
 
 from scripe_api.api.access import Access, GuardedRoute
 from scripe_api.api.dependencies import CursorQuery, LimitQuery, ServicesDep, UnitOfWorkDep
+from scripe_api.api.openapi import PROJECT_LINKS, error_responses
 from scripe_api.api.schemas import Envelope, ListEnvelope
 from scripe_api.auth.principal import Principal
+from scripe_api.core.errors import NotFound
 from scripe_api.projects import service
 from scripe_api.projects.schemas import ProjectRead
 
@@ -16,7 +18,12 @@ router = APIRouter(route_class=GuardedRoute, tags=["projects"])
 ProjectsReader = Annotated[Principal, Depends(Access(("projects:read",), "read"))]
 
 
-@router.get("/projects", response_model=ListEnvelope[ProjectRead])
+@router.get(
+    "/projects",
+    response_model=ListEnvelope[ProjectRead],
+    summary="List projects",
+    response_description="A page of projects, newest first.",
+)
 async def list_projects(
     principal: ProjectsReader,
     services: ServicesDep,
@@ -30,7 +37,13 @@ async def list_projects(
     return ListEnvelope[ProjectRead].of(page, ProjectRead.model_validate)
 
 
-@router.get("/projects/{projectId}", response_model=Envelope[ProjectRead])
+@router.get(
+    "/projects/{projectId}",
+    response_model=Envelope[ProjectRead],
+    summary="Get a project",
+    response_description="The project.",
+    responses={200: {"links": PROJECT_LINKS}, **error_responses(NotFound)},
+)
 async def get_project(
     project_id: Annotated[str, Path(alias="projectId")],
     principal: ProjectsReader,

@@ -18,7 +18,12 @@ router = APIRouter(route_class=GuardedRoute, tags=["workspaces"])
 AnyKey = Annotated[Principal, Depends(Access())]
 
 
-@router.get("/workspaces/me", response_model=WorkspaceMe)
+@router.get(
+    "/workspaces/me",
+    response_model=WorkspaceMe,
+    summary="Get the key's workspace",
+    response_description="The workspace and the key (not wrapped in `data`).",
+)
 async def get_workspace_me(principal: AnyKey) -> WorkspaceMe:
     """The workspace the API key belongs to, and the key itself (id and scopes)."""
     return WorkspaceMe(
