@@ -69,7 +69,8 @@ async def test_served_spec_is_the_committed_one(client: httpx.AsyncClient) -> No
 
 
 def _spec() -> dict[str, Any]:
-    return json.loads(render_openapi())
+    spec: dict[str, Any] = json.loads(render_openapi())
+    return spec
 
 
 def _error_codes(spec: dict[str, Any], operation: dict[str, Any], status: str) -> set[str]:
