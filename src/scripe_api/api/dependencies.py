@@ -11,7 +11,9 @@ from scripe_api.api.state import Services
 from scripe_api.db.session import UnitOfWork
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
+    # A coroutine on purpose: FastAPI runs a plain `def` dependency in a worker thread, and that
+    # hop (plus the GIL hand-offs it causes under load) cost more than the rest of a request.
     services: Services = request.app.state.services
     return services
 
@@ -19,7 +21,8 @@ def get_services(request: Request) -> Services:
 async def get_unit_of_work(request: Request) -> AsyncIterator[UnitOfWork]:
     # scope="function" (below): the commit runs when the handler returns, before the response
     # is sent, so a client never sees a success that is not durable.
-    async with get_services(request).resources.unit_of_work() as uow:
+    services: Services = request.app.state.services
+    async with services.resources.unit_of_work() as uow:
         yield uow
 
 

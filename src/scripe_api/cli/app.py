@@ -9,6 +9,7 @@ from typing import NoReturn
 import typer
 
 from scripe_api.cli import (
+    client_commands,
     key_commands,
     knowledge_commands,
     project_commands,
@@ -32,6 +33,7 @@ app.add_typer(project_commands.app, name="projects")
 app.add_typer(key_commands.app, name="keys")
 app.add_typer(spend_commands.app, name="spend")
 app.add_typer(knowledge_commands.app, name="knowledge")
+app.add_typer(client_commands.app, name="client")
 
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:

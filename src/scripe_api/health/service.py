@@ -17,13 +17,13 @@ from scripe_api.health.schemas import (
     HealthRead,
     QueueCheck,
 )
+from scripe_api.jobs.queue import waiting_depth
 from scripe_api.observability.metrics import QUEUE_DEPTH
 from scripe_api.resources import Resources
 
 T = TypeVar("T")
 
 CHECK_TIMEOUT_SECONDS = 2.0
-QUEUE_NAME = "arq:queue"
 
 
 async def _timed(awaitable: Awaitable[T]) -> tuple[T | None, DependencyCheck]:
@@ -47,10 +47,9 @@ async def _select_one(resources: Resources) -> int:
 
 
 async def sample_queue_depth(resources: Resources) -> int | None:
-    """Queue entries due now, also set on the `scripe_queue_depth` gauge; None when unknown."""
-    # Deferred entries (retry backoff, the next cron runs) are not waiting.
-    due = int(time.time() * 1000)
-    value, check = await _timed(resources.redis.zcount(QUEUE_NAME, "-inf", due))
+    """Queue entries waiting for a worker, also set on the `scripe_queue_depth` gauge; None when
+    unknown."""
+    value, check = await _timed(waiting_depth(resources.redis))
     if not check.ok or value is None:
         return None
     QUEUE_DEPTH.set(int(value))

@@ -8,13 +8,33 @@ and left to the sweep, which re-enqueues from Postgres.
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Awaitable
+from typing import cast
 
 from arq.connections import ArqRedis
+from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
 
 RUN_JOB = "run_job"
+QUEUE_NAME = "arq:queue"
+IN_PROGRESS_PREFIX = "arq:in-progress:"
+
+# Entries due now that no worker has taken. arq keeps an entry in the queue while it runs, and
+# takes entries oldest first, so the taken ones sit at the head: only the first ARGV[3] due
+# entries are checked for an in-progress marker (bounded work on a huge queue, one round trip).
+_WAITING_SCRIPT = """
+local due = redis.call('ZCOUNT', KEYS[1], '-inf', ARGV[1])
+local head = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+local taken = 0
+for _, id in ipairs(head) do
+  if redis.call('EXISTS', ARGV[2] .. id) == 1 then taken = taken + 1 end
+end
+return due - taken
+"""
+_HEAD_CHECKED = 1000
 
 
 def queue_job_id(job_id: str, attempt: int, *, redelivery: str | None = None) -> str:
@@ -24,7 +44,20 @@ def queue_job_id(job_id: str, attempt: int, *, redelivery: str | None = None) ->
 
 def in_progress_key(queue_id: str) -> str:
     """arq's marker of a queue entry a worker has taken (it outlives a killed worker)."""
-    return f"arq:in-progress:{queue_id}"
+    return f"{IN_PROGRESS_PREFIX}{queue_id}"
+
+
+async def waiting_depth(redis: Redis) -> int:
+    """Queue entries due now and not yet taken by a worker (deferred retries and the next cron
+    runs are not waiting; running attempts are not either)."""
+    due_ms = int(time.time() * 1000)
+    script = cast(
+        "Awaitable[int]",
+        redis.eval(
+            _WAITING_SCRIPT, 1, QUEUE_NAME, str(due_ms), IN_PROGRESS_PREFIX, str(_HEAD_CHECKED)
+        ),
+    )
+    return int(await script)
 
 
 async def enqueue_attempt(

@@ -7,7 +7,9 @@ middleware would be lost on an unhandled exception.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import re
 from typing import Any
 
 import orjson
@@ -16,12 +18,18 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from scripe_api.core.errors import AppError, InternalError, PayloadTooLarge, VersionUnsupported
 from scripe_api.core.ids import new_id
-from scripe_api.core.logging import request_id_var
+from scripe_api.core.logging import bind_request
 from scripe_api.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 VERSION_HEADER = "scripe-api-version"
+
+
+_API_KEY = re.compile(rb"scripe_sk_[A-Za-z]+_[0-9A-Za-z]+")
+# A refused body is drained (see `_drain`) up to this size and for at most this long.
+_DRAIN_MAX_BYTES = 32 * 1024 * 1024
+_DRAIN_MAX_SECONDS = 10.0
 
 
 class _BodyTooLarge(Exception):
@@ -39,7 +47,9 @@ def error_body(error: AppError, request_id: str) -> bytes:
         payload["details"] = error.details
     if error.meta is not None:
         payload["meta"] = error.meta
-    return orjson.dumps({"error": payload})
+    # A client may paste its key where an id goes; messages that name the input must not
+    # echo it back (nor into a recorded idempotent response).
+    return _API_KEY.sub(b"[redacted]", orjson.dumps({"error": payload}))
 
 
 class RequestContextMiddleware:
@@ -52,8 +62,8 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         request_id = new_id("req")
-        request_id_var.set(request_id)
         state = scope.setdefault("state", {})
+        bind_request(request_id, scope)
         state["request_id"] = request_id
         headers = Headers(scope=scope)
         requested = headers.get(VERSION_HEADER)
@@ -87,6 +97,8 @@ class RequestContextMiddleware:
         cap = self.settings.large_body_paths.get(scope["path"], self.settings.max_body_bytes)
         declared = headers.get("content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > cap):
+            if declared.isdigit() and int(declared) <= _DRAIN_MAX_BYTES and not _expects(headers):
+                await _drain(receive, 0)
             await self._send_error(send_with_context, _too_large(cap), request_id)
             return
         if declared is None:
@@ -148,6 +160,8 @@ async def _read_capped(receive: Receive, cap: int) -> Receive:
             break
         received += len(message.get("body", b""))
         if received > cap:
+            if message.get("more_body", False):
+                await _drain(receive, received)
             raise _BodyTooLarge()
         if not message.get("more_body", False):
             break
@@ -157,6 +171,32 @@ async def _read_capped(receive: Receive, cap: int) -> Receive:
         return next(pending, None) or await receive()
 
     return replay
+
+
+def _expects(headers: Headers) -> bool:
+    """`Expect: 100-continue`: the client waits for our answer before it sends the body."""
+    return headers.get("expect", "").lower() == "100-continue"
+
+
+async def _drain(receive: Receive, received: int) -> None:
+    """Read and discard the rest of a refused body, within bounds, before answering.
+
+    Most clients send the whole request before reading the response; closing the connection
+    under a body still arriving resets it, and the client sees a broken pipe instead of the
+    413. Past `_DRAIN_MAX_BYTES` or `_DRAIN_MAX_SECONDS` the connection is closed under it.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + _DRAIN_MAX_SECONDS
+    while received <= _DRAIN_MAX_BYTES:
+        try:
+            message = await asyncio.wait_for(receive(), deadline - loop.time())
+        except TimeoutError:
+            return
+        if message["type"] != "http.request":
+            return
+        received += len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return
 
 
 def _too_large(cap: int) -> PayloadTooLarge:
