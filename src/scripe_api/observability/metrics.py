@@ -42,7 +42,8 @@ JOB_DURATION = Histogram(
 )
 QUEUE_DEPTH = Gauge(
     "scripe_queue_depth",
-    "Queue entries due now; sampled when metrics are scraped or health is checked.",
+    "Queue entries due now that no worker has taken; sampled when metrics are scraped or "
+    "health is checked (API) and at each sweep (workers).",
     registry=REGISTRY,
 )
 SWEEP_REPAIRS = Counter(
