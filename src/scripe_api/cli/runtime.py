@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import shutil
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -86,8 +90,9 @@ def serve(
                 APP_FACTORY, factory=True, host=host, port=port, workers=workers, log_config=None
             )
             sock.set_inheritable(True)
-            say(f"Serving on {public_url(sock)} with {workers} processes.")
-            Multiprocess(config, sockets=[sock]).run()
+            with shared_metrics_directory():
+                say(f"Serving on {public_url(sock)} with {workers} processes.")
+                Multiprocess(config, sockets=[sock]).run()
             return
         app = create_app(settings)
         asyncio.run(
@@ -98,6 +103,25 @@ def serve(
                 on_stopping=app.state.services.begin_shutdown,
             )
         )
+
+
+@contextlib.contextmanager
+def shared_metrics_directory() -> Iterator[None]:
+    """Where the API processes of `serve --workers N` keep their metrics, so that a scrape of
+    any one of them reports all of them: PROMETHEUS_MULTIPROC_DIR when the operator set it
+    (emptied first: files of an earlier run would be counted again), else a temporary folder."""
+    from scripe_api.observability.metrics import MULTIPROCESS_DIR_VARIABLE
+
+    given = os.environ.get(MULTIPROCESS_DIR_VARIABLE)
+    folder = Path(given) if given else Path(tempfile.mkdtemp(prefix="scripe-metrics-"))
+    for stale in folder.glob("*.db"):
+        stale.unlink()
+    os.environ[MULTIPROCESS_DIR_VARIABLE] = str(folder)
+    try:
+        yield
+    finally:
+        if not given:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 async def _check_database(settings: Settings) -> None:

@@ -14,6 +14,9 @@ from typing import Protocol
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 REGISTRY = CollectorRegistry(auto_describe=True)
+# prometheus-client's own switch: when set before it is imported (`serve --workers N` sets it for
+# its processes), values live in files there and a scrape can sum every process.
+MULTIPROCESS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 
 HTTP_REQUESTS = Counter(
     "scripe_http_requests",
@@ -45,6 +48,8 @@ QUEUE_DEPTH = Gauge(
     "Queue entries due now that no worker has taken; sampled when metrics are scraped or "
     "health is checked (API) and at each sweep (workers).",
     registry=REGISTRY,
+    # Across API processes: the latest sample wins (every process reads the same queue).
+    multiprocess_mode="mostrecent",
 )
 SWEEP_REPAIRS = Counter(
     "scripe_sweep_repairs",

@@ -5,18 +5,31 @@ No key and no rate limit: keep it off the public port and route only the scraper
 
 from __future__ import annotations
 
+import os
+
 from fastapi import FastAPI
 from fastapi.responses import Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 
 from scripe_api.api.dependencies import ServicesDep
 from scripe_api.health.service import sample_queue_depth
-from scripe_api.observability.metrics import REGISTRY
+from scripe_api.observability.metrics import MULTIPROCESS_DIR_VARIABLE, REGISTRY
 
 
 async def get_metrics(services: ServicesDep) -> Response:
     await sample_queue_depth(services.resources)
-    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(_registry()), media_type=CONTENT_TYPE_LATEST)
+
+
+def _registry() -> CollectorRegistry:
+    # `serve --workers N` sets PROMETHEUS_MULTIPROC_DIR for its processes: whichever one answers
+    # the scrape reports the sum over all of them, not its own share.
+    if not os.environ.get(MULTIPROCESS_DIR_VARIABLE):
+        return REGISTRY
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry)
+    return registry
 
 
 def include_metrics(app: FastAPI, path: str | None) -> None:
