@@ -184,6 +184,10 @@ def test_request_bodies_carry_examples_and_the_source_one_of() -> None:
     for name in ("GenerationCreate", "PostCreate", "PostUpdate", "NoteCreate", "KnowledgeCreate"):
         assert schemas[name]["examples"], name
         assert schemas[name]["additionalProperties"] is False, name
-    source = schemas["GenerationSource"]
-    assert source["oneOf"] == [{"required": ["text"]}, {"required": ["noteId"]}]
-    assert source["properties"]["text"]["type"] == "string"
+    source = schemas["GenerationCreate"]["properties"]["source"]
+    assert source["oneOf"] == [
+        {"$ref": "#/components/schemas/GenerationSourceText"},
+        {"$ref": "#/components/schemas/GenerationSourceNote"},
+    ]
+    assert schemas["GenerationSourceText"]["required"] == ["text"]
+    assert schemas["GenerationSourceNote"]["required"] == ["noteId"]

@@ -87,7 +87,7 @@ INVALID: list[tuple[str, BadBody, str]] = [
     (
         "null text and noteId",
         lambda w: w.body(source={"text": None, "noteId": None}),
-        "source.text",
+        "source",
     ),
     ("missing projectId", lambda w: {"source": {"text": "x"}}, "projectId"),
     ("missing source", lambda w: {"projectId": w.project_id}, "source"),

@@ -51,6 +51,9 @@ def validation_error(errors: Sequence[Any]) -> AppError:
     first = errors[0]
     loc = [str(part) for part in first.get("loc", ())]
     source, field_path = (loc[0], loc[1:]) if loc else ("body", [])
+    if source == "body":
+        # A union member's tag (its class name) sits in the path; fields are camelCase.
+        field_path = [part for part in field_path if not part[:1].isupper()]
     field = ".".join(field_path) or source
     kind = first.get("type", "")
     if source == "query" and field_path[:1] and field_path[0] in _PAGINATION_PARAMS:

@@ -66,13 +66,17 @@ class ListEnvelope(BaseModel, Generic[T]):
         return f"{params[0].__name__}List"
 
 
+_OBJECT = {"type": "object", "additionalProperties": True}
+
+
 class ErrorBody(BaseModel):
     code: str = Field(examples=["not_found"])
     message: str
     request_id: str = Field(examples=["req_01J9ZA7Q1K6W4X2Y3Z5A6B7C8D"])
     docs_url: str
-    details: dict[str, Any] | None = None
-    meta: dict[str, Any] | None = None
+    # Absent rather than null when there is nothing to say (API.md §1.4).
+    details: Annotated[dict[str, Any] | None, WithJsonSchema(_OBJECT)] = None
+    meta: Annotated[dict[str, Any] | None, WithJsonSchema(_OBJECT)] = None
 
 
 class ErrorEnvelope(BaseModel):

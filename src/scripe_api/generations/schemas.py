@@ -1,16 +1,8 @@
 from __future__ import annotations
 
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal
 
-from pydantic import (
-    ConfigDict,
-    Field,
-    StrictInt,
-    StrictStr,
-    WithJsonSchema,
-    field_validator,
-    model_validator,
-)
+from pydantic import ConfigDict, Discriminator, Field, StrictInt, StrictStr, Tag
 
 from scripe_api.api.schemas import RequestModel
 from scripe_api.posts.schemas import ContentType, ScheduleTime, StoredText
@@ -18,33 +10,42 @@ from scripe_api.posts.schemas import ContentType, ScheduleTime, StoredText
 SOURCE_TEXT_MAX_BYTES = 100 * 1024
 
 
-class GenerationSource(RequestModel):
-    """Exactly one of `text` and `noteId`."""
+class GenerationSourceText(RequestModel):
+    """Write from this text."""
 
-    model_config = ConfigDict(
-        json_schema_extra={"oneOf": [{"required": ["text"]}, {"required": ["noteId"]}]}
-    )
+    text: StoredText = Field(min_length=1, description="1 character … 100 KB.")
 
-    # Optional in Python, never null on the wire: the one-of is about which key is present.
-    text: Annotated[StoredText | None, WithJsonSchema({"type": "string", "minLength": 1})] = Field(
-        None, min_length=1, description="1 character … 100 KB."
-    )
-    note_id: Annotated[StrictStr | None, WithJsonSchema({"type": "string"})] = Field(
-        None, description="A note of the same project."
-    )
 
-    @field_validator("text", "note_id", mode="before")
-    @classmethod
-    def _not_null(cls, value: object) -> object:
-        if value is None:
-            raise ValueError("must be a string, not null (omit the field instead)")
-        return value
+class GenerationSourceNote(RequestModel):
+    """Write from a saved note."""
 
-    @model_validator(mode="after")
-    def _exactly_one(self) -> Self:
-        if (self.text is None) == (self.note_id is None):
-            raise ValueError("source needs exactly one of text and noteId")
-        return self
+    note_id: StrictStr = Field(description="A note of the same project.")
+
+
+def _source_kind(value: Any) -> str | None:
+    if isinstance(value, RequestModel):
+        return type(value).__name__
+    if not isinstance(value, dict):
+        return None
+    present = [key for key in ("text", "noteId") if key in value]
+    if present == ["text"]:
+        return "GenerationSourceText"
+    if present == ["noteId"]:
+        return "GenerationSourceNote"
+    return None
+
+
+# Exactly one of `text` and `noteId`: one schema each, so SDKs get a typed union. The tags are
+# the class names, which the validation-error mapping leaves out of the field it names.
+GenerationSource = Annotated[
+    Annotated[GenerationSourceText, Tag("GenerationSourceText")]
+    | Annotated[GenerationSourceNote, Tag("GenerationSourceNote")],
+    Discriminator(
+        _source_kind,
+        custom_error_type="source_one_of",
+        custom_error_message="source needs exactly one of text and noteId",
+    ),
+]
 
 
 class GenerationOptions(RequestModel):

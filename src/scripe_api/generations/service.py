@@ -10,7 +10,12 @@ from scripe_api.auth.principal import Principal
 from scripe_api.core.errors import PayloadTooLarge, Unprocessable
 from scripe_api.db.models import Job
 from scripe_api.db.session import UnitOfWork
-from scripe_api.generations.schemas import SOURCE_TEXT_MAX_BYTES, GenerationCreate
+from scripe_api.generations.schemas import (
+    SOURCE_TEXT_MAX_BYTES,
+    GenerationCreate,
+    GenerationSourceNote,
+    GenerationSourceText,
+)
 from scripe_api.jobs.estimates import EstimateCache
 from scripe_api.jobs.submission import submit_job
 from scripe_api.notes import repository as notes
@@ -32,24 +37,29 @@ async def submit_generation(
     # connection of its own, and must never do so while this request already holds one.
     estimate_ms = await estimates.estimate_ms("POST_GENERATION")
     session = uow.session
-    text = body.source.text
-    if text is not None and len(text.encode()) > SOURCE_TEXT_MAX_BYTES:
+    source = body.source
+    if isinstance(source, GenerationSourceText) and len(source.text.encode()) > (
+        SOURCE_TEXT_MAX_BYTES
+    ):
         raise PayloadTooLarge("source.text exceeds 100 KB.")
     project = await get_project(session, principal, body.project_id)
-    if body.source.note_id is not None:
+    note_id = source.note_id if isinstance(source, GenerationSourceNote) else None
+    if isinstance(source, GenerationSourceNote):
         # Read with the request's own rights: same workspace, and the same project.
-        note = await notes.get(session, principal.workspace_id, body.source.note_id)
+        note = await notes.get(session, principal.workspace_id, source.note_id)
         if note is None or note.project_id != project.id:
             raise Unprocessable(
-                f"source.noteId '{body.source.note_id}' is not a note of project '{project.id}'.",
+                f"source.noteId '{source.note_id}' is not a note of project '{project.id}'.",
                 details={"field": "source.noteId"},
             )
         text = note.content
+    else:
+        text = source.text
     if body.scheduled_for is not None:
         await require_future(session, body.scheduled_for)
     options = body.options.model_dump(by_alias=True, exclude_none=True) if body.options else {}
     job_input: dict[str, Any] = {
-        "source": {"text": text, "noteId": body.source.note_id},
+        "source": {"text": text, "noteId": note_id},
         "scheduledFor": body.scheduled_for.isoformat() if body.scheduled_for else None,
         "options": options,
     }

@@ -6,6 +6,7 @@ No key and no rate limit: keep it off the public port and route only the scraper
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 from fastapi import FastAPI
 from fastapi.responses import Response
@@ -28,7 +29,8 @@ def _registry() -> CollectorRegistry:
     if not os.environ.get(MULTIPROCESS_DIR_VARIABLE):
         return REGISTRY
     registry = CollectorRegistry()
-    MultiProcessCollector(registry)
+    collect_all: Callable[[CollectorRegistry], object] = MultiProcessCollector
+    collect_all(registry)
     return registry
 
 
