@@ -70,6 +70,9 @@ class ScriptedProvider:
             await progress(0.5, "Generating post")
             # Marked after the progress report: a test that sees the mark sees the report too.
             await redis.set(started_key(context.job_id, context.attempt), "1", ex=600)
+            if context.attempt in instructions.get("database_down", []):
+                # What asyncpg raises when Postgres refuses connections (an outage mid-attempt).
+                raise ConnectionRefusedError(111, "Connect call failed ('127.0.0.1', 5432)")
             failures: list[str] = instructions.get("fail", [])
             if context.attempt <= len(failures):
                 code = failures[context.attempt - 1]

@@ -61,6 +61,18 @@ async def test_three_transient_failures_fail_the_job_with_the_last_code(
     assert await posts_of_job(sessionmaker, job["id"]) == []
 
 
+async def test_a_database_outage_mid_attempt_is_retried_not_failed(
+    client: httpx.AsyncClient,
+    factory: Factory,
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    job = await run_to_the_end(client, factory, settings, script(database_down=[1]))
+    assert job["status"] == "DONE", job
+    assert job["attemptCount"] == 2
+    assert len(await posts_of_job(sessionmaker, job["id"])) == 1
+
+
 async def test_permanent_failure_fails_at_once(
     client: httpx.AsyncClient,
     factory: Factory,

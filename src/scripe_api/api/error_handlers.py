@@ -6,11 +6,8 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from redis.exceptions import RedisError
-from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.routing import Match
@@ -27,6 +24,7 @@ from scripe_api.core.errors import (
     ServiceUnavailable,
     Unprocessable,
 )
+from scripe_api.db.errors import is_database_unavailable
 from scripe_api.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -73,40 +71,6 @@ def validation_error(errors: Sequence[Any]) -> AppError:
     else:
         message = f"Invalid {field}: {first.get('msg', 'invalid value')}."
     return InvalidRequest(message, details={"field": field})
-
-
-def is_database_unavailable(error: BaseException) -> bool:
-    """True when `error` (or its cause chain) means Postgres could not be reached.
-
-    asyncpg raises plain OSErrors when it cannot connect, so socket errors count, unless the
-    chain shows they came from Redis (whose outages never make the API answer 503).
-    """
-    chain: list[BaseException] = []
-    current: BaseException | None = error
-    while current is not None and current not in chain:
-        chain.append(current)
-        current = current.__cause__ or current.__context__
-    if any(isinstance(link, RedisError) for link in chain):
-        return False
-    for current in chain:
-        if isinstance(current, sa_exc.DBAPIError) and current.connection_invalidated:
-            return True
-        if isinstance(
-            current,
-            sa_exc.TimeoutError  # pool exhausted: the database cannot keep up
-            | sa_exc.DisconnectionError
-            | asyncpg.PostgresConnectionError
-            | asyncpg.CannotConnectNowError
-            | asyncpg.InterfaceError
-            # Waits past lock_timeout / statement_timeout: the database cannot serve it now.
-            | asyncpg.LockNotAvailableError
-            | asyncpg.QueryCanceledError
-            | ConnectionError
-            | TimeoutError
-            | OSError,
-        ):
-            return True
-    return False
 
 
 def install_error_handlers(app: FastAPI, settings: Settings) -> None:
