@@ -56,9 +56,15 @@ def _example(error: type[AppError]) -> dict[str, Any]:
 
 
 def _all_errors(root: type[AppError] = AppError) -> dict[str, type[AppError]]:
-    found = {root.code: root}
-    for subclass in root.__subclasses__():
-        found.update(_all_errors(subclass))
+    """The service's error classes by code; the first defined wins (a subclass defined
+    elsewhere, e.g. by a test, never changes the published examples)."""
+    found: dict[str, type[AppError]] = {}
+    pending = [root]
+    while pending:
+        error = pending.pop(0)
+        if error.__module__.startswith("scripe_api."):
+            found.setdefault(error.code, error)
+        pending.extend(error.__subclasses__())
     return found
 
 
