@@ -41,5 +41,12 @@ openapi: $(STAMP)  ## regenerate openapi/openapi.json from the app
 up:  ## the production-like stack (needs a Docker engine)
 	docker compose up --build
 
-bench: $(STAMP)
-	$(BIN)/python -m bench
+BENCH_STAMP := $(VENV)/.bench-stamp
+BENCH_ARGS ?=
+
+$(BENCH_STAMP): pyproject.toml $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	@touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)  ## performance harness (never a test): prints the table, writes bench/RESULTS.md
+	$(BIN)/python -m bench $(BENCH_ARGS)

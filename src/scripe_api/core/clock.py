@@ -22,8 +22,13 @@ def truncate_ms(value: datetime) -> datetime:
 
 def format_timestamp(value: datetime) -> str:
     """`2026-05-15T08:21:00.000Z`."""
-    value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    # Hot: every timestamp of every response (a page of 50 jobs has 250). isoformat is about
+    # twice as fast as strftime and prints the same for years from 1000 on, which it pads.
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    if value.year < 1000:
+        return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    return value.isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def to_epoch_ms(value: datetime) -> int:
