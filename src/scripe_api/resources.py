@@ -33,6 +33,9 @@ class Resources:
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
     redis: ArqRedis
+    # Reads that need no transaction: each statement runs on its own (AUTOCOMMIT), which saves
+    # the BEGIN and COMMIT round trips of every GET.
+    read_sessionmaker: async_sessionmaker[AsyncSession]
 
     @classmethod
     def open(cls, settings: Settings, *, application_name: str = "scripe-api") -> Resources:
@@ -42,10 +45,14 @@ class Resources:
             engine=engine,
             sessionmaker=create_sessionmaker(engine),
             redis=create_redis(settings),
+            read_sessionmaker=create_sessionmaker(
+                engine.execution_options(isolation_level="AUTOCOMMIT")
+            ),
         )
 
-    def unit_of_work(self) -> UnitOfWork:
-        return UnitOfWork(self.sessionmaker)
+    def unit_of_work(self, *, read_only: bool = False) -> UnitOfWork:
+        """One transaction; `read_only`: a request that only reads, statement by statement."""
+        return UnitOfWork(self.read_sessionmaker if read_only else self.sessionmaker)
 
     async def close(self) -> None:
         await self.redis.aclose(close_connection_pool=True)

@@ -132,6 +132,13 @@ class Settings(BaseSettings):
         30_000, description="Postgres idle_in_transaction_session_timeout."
     )
     db_connect_timeout_seconds: float = Field(5.0, description="Timeout to open a connection.")
+    db_ping_idle_seconds: float = Field(
+        2.0,
+        ge=0,
+        description="A pooled connection idle longer than this is pinged before use, so one "
+        "broken by a Postgres restart is replaced unseen; busier connections skip the round "
+        "trip (a broken one then answers 503 once while the pool replaces it). 0 pings always.",
+    )
     redis_socket_timeout_seconds: float = Field(
         0.5, description="Socket and connect timeout of Redis calls (a hung Redis must not hang)."
     )

@@ -22,7 +22,8 @@ async def get_unit_of_work(request: Request) -> AsyncIterator[UnitOfWork]:
     # scope="function" (below): the commit runs when the handler returns, before the response
     # is sent, so a client never sees a success that is not durable.
     services: Services = request.app.state.services
-    async with services.resources.unit_of_work() as uow:
+    # A GET only reads: no transaction to open and commit around its one or two queries.
+    async with services.resources.unit_of_work(read_only=request.method == "GET") as uow:
         yield uow
 
 

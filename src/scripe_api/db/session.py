@@ -4,19 +4,26 @@ before commit and work that runs after it."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from types import TracebackType
+from typing import Any
 
+from sqlalchemy import event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
 from scripe_api.settings import Settings
 
 logger = logging.getLogger(__name__)
+
+_CHECKED_IN_AT = "scripe_checked_in_at"
 
 AfterCommit = Callable[[], Awaitable[None]]
 # Receives what the edge answers as of the commit (see `UnitOfWork.commit`).
@@ -25,14 +32,11 @@ BeforeCommit = Callable[[object], Awaitable[None]]
 
 def create_engine(settings: Settings, *, application_name: str = "scripe-api") -> AsyncEngine:
     """An engine whose every connection carries the service's time budgets."""
-    return create_async_engine(
+    engine = create_async_engine(
         settings.database_url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout_seconds,
-        # A connection broken by a Postgres restart is detected before use and replaced,
-        # so the pool recovers without restarting the process.
-        pool_pre_ping=True,
         connect_args={
             "timeout": settings.db_connect_timeout_seconds,
             "server_settings": {
@@ -46,6 +50,34 @@ def create_engine(settings: Settings, *, application_name: str = "scripe-api") -
             },
         },
     )
+    _ping_when_idle(engine, settings.db_ping_idle_seconds)
+    return engine
+
+
+def _ping_when_idle(engine: AsyncEngine, idle_seconds: float) -> None:
+    """Pessimistic disconnect handling, only where it pays: a connection that sat idle (when a
+    Postgres restart most likely broke it) is pinged at checkout and replaced if dead. Checking
+    every checkout (`pool_pre_ping`) costs three round trips per transaction with asyncpg, more
+    than a whole read. A connection broken while busy fails its statement instead: a 503 (API)
+    or a retried attempt (worker), and SQLAlchemy then recycles every older connection."""
+
+    # A fresh connection counts as just used: it needs no ping.
+    @event.listens_for(engine.sync_engine, "connect")
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _checked_in(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info[_CHECKED_IN_AT] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _checked_out(
+        dbapi_connection: Any, record: ConnectionPoolEntry, proxy: PoolProxiedConnection
+    ) -> None:
+        if time.monotonic() - record.info.get(_CHECKED_IN_AT, 0.0) < idle_seconds:
+            return
+        try:
+            dbapi_connection.ping()
+        except Exception as error:
+            # The pool discards this connection and checks out (or opens) another.
+            raise DisconnectionError from error
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
