@@ -1092,7 +1092,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         _say(f"FAILED: {failed}")
         _say(f"logs: {bench.workdir}")
         return 1
-    if options.output is not None:
+    # --hold measures nothing: it must not replace the last real results.
+    if options.output is not None and not options.hold:
         options.output.write_text(render_document(bench.results, options, table))
         _say(f"wrote {options.output}")
     for text in bench.results.profiles.values():
