@@ -11,8 +11,10 @@ import time
 from collections.abc import Sequence
 
 from bench import loads
-from bench.harness import BASE_ROWS, Bench, _say, parse_options
+from bench.console import say
+from bench.harness import Bench
 from bench.loads import LoadResult, Request
+from bench.options import BASE_ROWS, parse_options
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -28,25 +30,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     results: dict[str, dict[str, list[LoadResult]]] = {}
     cpu: dict[str, dict[str, list[float]]] = {}
     try:
-        bench.start_servers()
-        bench.create_database()
-        bench.flush_redis()
-        bench.wrk = loads.ensure_wrk(allow_install=True)
-        bench.make_env()
-        bench.seed()
-        bench.api = bench.start_api("")
-        worker = bench.start_worker()
+        # The default options: the auto loader, installing wrk when it is missing.
+        bench.prepare()
+        bench.api = bench.services.start_api("")
+        worker = bench.services.start_worker()
         seeded = loads.run_submitter(
-            bench.base_url, bench.key, bench.project_id, n=60, connections=8
+            bench.base_url, bench.tenant.key, bench.tenant.project_id, n=60, connections=8
         )
         if seeded["statuses"] != {"202": 60}:
             raise RuntimeError(f"seeding jobs failed: {seeded['statuses']}\n{bench.api.tail()}")
         time.sleep(3)
         worker.stop()
         bench.api.stop()
-        bench.add_rows(BASE_ROWS)
-        job_id = bench.sql("SELECT id FROM jobs WHERE status = 'DONE' LIMIT 1")[0]["id"]
-        headers = loads.auth_headers(bench.key)
+        bench.db.add_rows(BASE_ROWS, bench.tenant)
+        job_id = bench.db.sql("SELECT id FROM jobs WHERE status = 'DONE' LIMIT 1")[0]["id"]
+        headers = loads.auth_headers(bench.tenant.key)
         requests = {
             "floor": Request("GET", "/floor", {}),
             "get_job": Request("GET", f"/v1/jobs/{job_id}", headers),
@@ -55,24 +53,26 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "POST",
                 "/v1/posts/generations",
                 {**headers, "Content-Type": "application/json"},
-                body=loads.generation_body(bench.project_id),
+                body=loads.generation_body(bench.tenant.project_id),
                 unique_idempotency_key=True,
             ),
         }
         cases = args.cases.split(",")
         for round_ in range(args.rounds):
             for variant in args.variants:
-                api = bench.start_api(variant)
+                api = bench.services.start_api(variant)
                 try:
                     for case in cases:
-                        result = bench.load(requests[case], api)
+                        result = bench.meter.load(requests[case], api)
                         results.setdefault(variant, {}).setdefault(case, []).append(result)
-                        cpu.setdefault(variant, {}).setdefault(case, []).append(bench.last_cpu_ms)
-                        _say(
+                        cpu.setdefault(variant, {}).setdefault(case, []).append(
+                            bench.meter.last_cpu_ms
+                        )
+                        say(
                             f"round {round_ + 1} {variant or 'none'} {case}: {result.rps:,.0f} "
                             f"req/s p50 {result.p50_ms:.1f} p99 {result.p99_ms:.1f} "
                             f"errors {result.errors} non-2xx {result.non_2xx} "
-                            f"CPU {bench.last_cpu_ms:.2f} ms/req"
+                            f"CPU {bench.meter.last_cpu_ms:.2f} ms/req"
                         )
                 finally:
                     api.stop()
