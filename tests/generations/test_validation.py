@@ -78,6 +78,12 @@ INVALID: list[tuple[str, BadBody, str]] = [
         "source.url",
     ),
     ("unknown field in options", lambda w: w.body(options={"tone": "bold"}), "options.tone"),
+    ("capitalised unknown field", lambda w: w.body(Tone="bold"), "Tone"),
+    (
+        "capitalised unknown field in source",
+        lambda w: w.body(source={"text": "x", "Extra": 1}),
+        "source.Extra",
+    ),
     (
         "both text and noteId",
         lambda w: w.body(source={"text": "x", "noteId": w.note_id}),

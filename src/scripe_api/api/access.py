@@ -106,6 +106,10 @@ class GuardedRoute(APIRoute):
             documented = openapi_extra(kwargs.get("status_code") or 200)
             kwargs["openapi_extra"] = {**documented, **(kwargs.get("openapi_extra") or {})}
         super().__init__(path, endpoint, **kwargs)
+        access = _find_access(self.dependant)
+        if access is not None:
+            # For clients and agents: the key needs any one of these (empty: any valid key).
+            self.openapi_extra = {**(self.openapi_extra or {}), "x-scopes": list(access.scopes)}
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()

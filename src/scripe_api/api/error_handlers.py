@@ -25,6 +25,7 @@ from scripe_api.core.errors import (
     Unprocessable,
 )
 from scripe_api.db.errors import is_database_unavailable
+from scripe_api.generations.schemas import SOURCE_TAGS
 from scripe_api.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -50,8 +51,8 @@ def validation_error(errors: Sequence[Any]) -> AppError:
     loc = [str(part) for part in first.get("loc", ())]
     source, field_path = (loc[0], loc[1:]) if loc else ("body", [])
     if source == "body":
-        # A union member's tag (its class name) sits in the path; fields are camelCase.
-        field_path = [part for part in field_path if not part[:1].isupper()]
+        # A tagged union's member names itself in the path: the client's field is the union.
+        field_path = [part for part in field_path if part not in SOURCE_TAGS]
     field = ".".join(field_path) or source
     kind = first.get("type", "")
     if source == "query" and field_path[:1] and field_path[0] in _PAGINATION_PARAMS:

@@ -37,6 +37,7 @@ def _source_kind(value: Any) -> str | None:
 
 # Exactly one of `text` and `noteId`: one schema each, so SDKs get a typed union. The tags are
 # the class names, which the validation-error mapping leaves out of the field it names.
+SOURCE_TAGS = frozenset({"GenerationSourceText", "GenerationSourceNote"})
 GenerationSource = Annotated[
     Annotated[GenerationSourceText, Tag("GenerationSourceText")]
     | Annotated[GenerationSourceNote, Tag("GenerationSourceNote")],

@@ -42,7 +42,6 @@ AUTH_ERRORS: tuple[type[AppError], ...] = (
     KeyRevoked,
     KeyExpired,
     PlanNotEligible,
-    ScopeMissing,
     RateLimited,
 )
 BODY_ERRORS: tuple[type[AppError], ...] = (PayloadTooLarge,)
@@ -118,6 +117,12 @@ def merge_errors(operation: dict[str, Any], errors: Iterable[type[AppError]]) ->
         response["description"] = _describe(examples)
 
 
+def is_error(response: dict[str, Any]) -> bool:
+    """Whether a documented response is the error envelope (health's degraded 503 is not)."""
+    schema = response.get("content", {}).get(JSON, {}).get("schema", {})
+    return bool(schema.get("$ref") == ERROR_REF)
+
+
 def drop_framework_validation_error(operation: dict[str, Any]) -> None:
     # FastAPI documents its own 422 body for validation failures; ours are the envelope's 400.
     response = operation.get("responses", {}).get("422", {})
@@ -131,6 +136,8 @@ def operation_errors(operation: dict[str, Any]) -> list[type[AppError]]:
     errors = list(COMMON_ERRORS)
     if operation.get("security"):
         errors += AUTH_ERRORS
+    if operation.get("x-scopes"):
+        errors += (ScopeMissing,)
     if "requestBody" in operation:
         errors += BODY_ERRORS
     if "Idempotency-Key" in parameters:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from scripe_api.api.openapi.errors import EXAMPLE_REQUEST_ID
+from scripe_api.api.openapi.errors import EXAMPLE_REQUEST_ID, is_error
 
 _ALWAYS_HEADERS: dict[str, Any] = {
     "X-Request-Id": {
@@ -53,7 +53,7 @@ def add_headers(operation: dict[str, Any]) -> None:
     for status, response in operation.get("responses", {}).items():
         headers = response.setdefault("headers", {})
         wanted = [*_ALWAYS_HEADERS, *(_RATE_LIMIT_HEADERS if authenticated else ())]
-        if status in _RETRY_AFTER_REQUIRED:
+        if status in _RETRY_AFTER_REQUIRED and is_error(response):
             wanted.append("Retry-After")
         elif status == "409" and "Idempotency-Key" in names:
             wanted.append("Retry-After-In-Use")
