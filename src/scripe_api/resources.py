@@ -8,7 +8,7 @@ from arq.connections import ArqRedis
 from redis.asyncio import ConnectionPool
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from scripe_api.db.session import UnitOfWork, create_engine, create_sessionmaker
+from scripe_api.db.session import UnitOfWork, create_engine, create_sessionmaker, read_only
 from scripe_api.settings import Settings
 
 
@@ -45,9 +45,7 @@ class Resources:
             engine=engine,
             sessionmaker=create_sessionmaker(engine),
             redis=create_redis(settings),
-            read_sessionmaker=create_sessionmaker(
-                engine.execution_options(isolation_level="AUTOCOMMIT")
-            ),
+            read_sessionmaker=create_sessionmaker(read_only(engine)),
         )
 
     def unit_of_work(self, *, read_only: bool = False) -> UnitOfWork:

@@ -6,11 +6,14 @@ import logging
 from collections.abc import Iterator
 
 import pytest
+from redis.asyncio import Redis
 
 from scripe_api.core.logging import configure_logging
 from scripe_api.main import create_app
 from scripe_api.settings import Settings
 from tests.apps import serve
+from tests.assertions import eventually
+from tests.factories import Factory
 
 
 @pytest.fixture
@@ -46,3 +49,35 @@ async def test_error_log_line_is_json_with_the_request_id(
     assert errors, lines
     assert errors[0]["request_id"] == response.headers["x-request-id"]
     assert "scripe_sk_live_" not in json_log.getvalue()
+
+
+async def test_the_shared_completion_listener_never_logs_as_the_request_that_started_it(
+    settings: Settings, factory: Factory, redis: Redis, json_log: io.StringIO
+) -> None:
+    tenant = await factory.tenant()
+    project = await factory.project(tenant.workspace.id)
+    async with serve(create_app(settings)) as client:
+        # A short sync wait starts the process's one subscription inside this request.
+        response = await client.post(
+            "/v1/posts/generations",
+            headers=tenant.headers,
+            json={
+                "projectId": project.id,
+                "source": {"text": "Listener context."},
+                "wait_for_completion_ms": 50,
+            },
+        )
+        assert response.status_code == 202
+        await redis.client_kill_filter(_type="pubsub")
+
+        def lost_lines(text: str) -> list[dict[str, object]]:
+            lines = [json.loads(line) for line in text.splitlines() if line.strip()]
+            return [line for line in lines if "subscription lost" in str(line["message"])]
+
+        async def log_text() -> str:
+            return json_log.getvalue()
+
+        text = await eventually(log_text, lambda text: bool(lost_lines(text)), within=5)
+    for line in lost_lines(text):
+        assert line.get("request_id") in (None, ""), line
+        assert "workspace_id" not in line or line["workspace_id"] is None, line

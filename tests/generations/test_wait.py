@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
 from scripe_api.main import create_app
 from scripe_api.settings import Settings
@@ -116,3 +117,27 @@ async def test_wait_is_clamped_to_the_configured_maximum(
     assert response.status_code == 202, response.text
     assert response.json()["data"]["status"] == "QUEUED"
     assert 0.3 <= elapsed < 3, elapsed
+
+
+async def test_a_database_outage_during_the_wait_answers_the_committed_job(
+    settings: Settings, factory: Factory
+) -> None:
+    tenant = await factory.tenant()
+    project = await factory.project(tenant.workspace.id)
+    app = create_app(settings)
+    # The job commits through the service's own pool; the wait's reads then find no database
+    # (a real refused connection: nothing listens on that port).
+    unreachable = create_async_engine(
+        "postgresql+asyncpg://postgres@127.0.0.1:9/gone", connect_args={"timeout": 1}
+    )
+    resources = app.state.services.resources
+    resources.read_sessionmaker = async_sessionmaker(unreachable, expire_on_commit=False)
+    try:
+        async with serve(app) as client:
+            response = await generate(client, tenant, project.id, 2_000)
+    finally:
+        await unreachable.dispose()
+    assert response.status_code == 202, response.text
+    job = response.json()["data"]
+    assert job["status"] == "QUEUED"
+    assert job["completedAt"] is None

@@ -3,40 +3,60 @@
 
 from __future__ import annotations
 
+import socket
+
 import asyncpg
 from redis.exceptions import RedisError
 from sqlalchemy import exc as sa_exc
 
+# Postgres cannot be reached or the connection broke: any retry may succeed.
+_OUTAGE = (
+    sa_exc.TimeoutError  # pool exhausted: the database cannot keep up
+    | sa_exc.DisconnectionError
+    | asyncpg.PostgresConnectionError
+    | asyncpg.CannotConnectNowError
+    | ConnectionError
+    | TimeoutError
+    | socket.gaierror
+)
+# Also a 503 for a request (it cannot be served now), but for a job they may be its own fault:
+# a statement that always exceeds statement_timeout, a misused connection, an OSError of the
+# job's own making.
+_UNSERVABLE_NOW = (
+    asyncpg.InterfaceError | asyncpg.LockNotAvailableError | asyncpg.QueryCanceledError | OSError
+)
 
-def is_database_unavailable(error: BaseException) -> bool:
-    """True when `error` (or its cause chain) means Postgres could not be reached.
 
-    asyncpg raises plain OSErrors when it cannot connect, so socket errors count, unless the
-    chain shows they came from Redis (whose outages never make the API answer 503).
-    """
+def _chain(error: BaseException) -> list[BaseException]:
     chain: list[BaseException] = []
     current: BaseException | None = error
     while current is not None and current not in chain:
         chain.append(current)
         current = current.__cause__ or current.__context__
+    return chain
+
+
+def is_database_outage(error: BaseException) -> bool:
+    """True when `error` (or its cause chain) means Postgres could not be reached or dropped
+    the connection: a job's attempt that met it is retried rather than failed."""
+    chain = _chain(error)
     if any(isinstance(link, RedisError) for link in chain):
         return False
-    for current in chain:
-        if isinstance(current, sa_exc.DBAPIError) and current.connection_invalidated:
-            return True
-        if isinstance(
-            current,
-            sa_exc.TimeoutError  # pool exhausted: the database cannot keep up
-            | sa_exc.DisconnectionError
-            | asyncpg.PostgresConnectionError
-            | asyncpg.CannotConnectNowError
-            | asyncpg.InterfaceError
-            # Waits past lock_timeout / statement_timeout: the database cannot serve it now.
-            | asyncpg.LockNotAvailableError
-            | asyncpg.QueryCanceledError
-            | ConnectionError
-            | TimeoutError
-            | OSError,
-        ):
-            return True
-    return False
+    return any(
+        isinstance(link, _OUTAGE)
+        or (isinstance(link, sa_exc.DBAPIError) and link.connection_invalidated)
+        for link in chain
+    )
+
+
+def is_database_unavailable(error: BaseException) -> bool:
+    """True when a request cannot be served by the database now: an outage, or waits past
+    lock_timeout / statement_timeout. asyncpg raises plain OSErrors when it cannot connect, so
+    socket errors count, unless the chain shows they came from Redis (whose outages never make
+    the API answer 503)."""
+    if is_database_outage(error):
+        return True
+    chain = _chain(error)
+    if any(isinstance(link, RedisError) for link in chain):
+        return False
+    return any(isinstance(link, _UNSERVABLE_NOW) for link in chain)

@@ -10,7 +10,7 @@ from types import TracebackType
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -24,6 +24,8 @@ from scripe_api.settings import Settings
 logger = logging.getLogger(__name__)
 
 _CHECKED_IN_AT = "scripe_checked_in_at"
+_COMMAND_GRACE_SECONDS = 5.0
+_READ_KEYWORDS = ("SELECT", "WITH", "SHOW")
 
 AfterCommit = Callable[[], Awaitable[None]]
 # Receives what the edge answers as of the commit (see `UnitOfWork.commit`).
@@ -39,6 +41,9 @@ def create_engine(settings: Settings, *, application_name: str = "scripe-api") -
         pool_timeout=settings.db_pool_timeout_seconds,
         connect_args={
             "timeout": settings.db_connect_timeout_seconds,
+            # A client-side bound too: statement_timeout cannot help when the host stops
+            # answering without resetting the connection.
+            "command_timeout": settings.db_statement_timeout_ms / 1000 + _COMMAND_GRACE_SECONDS,
             "server_settings": {
                 "application_name": application_name,
                 "statement_timeout": str(settings.db_statement_timeout_ms),
@@ -76,8 +81,32 @@ def _ping_when_idle(engine: AsyncEngine, idle_seconds: float) -> None:
         try:
             dbapi_connection.ping()
         except Exception as error:
-            # The pool discards this connection and checks out (or opens) another.
-            raise DisconnectionError from error
+            # A dead idle connection means Postgres restarted: every connection opened before
+            # now is replaced at its next checkout, not only this one.
+            raise InvalidatePoolError from error
+
+
+class WriteInReadOnlyUnit(RuntimeError):
+    """A statement that writes, run by a read-only unit of work (a GET)."""
+
+
+def read_only(engine: AsyncEngine) -> AsyncEngine:
+    """The engine for reads that need no transaction (each statement on its own, AUTOCOMMIT),
+    refusing any statement that writes: under AUTOCOMMIT a write would commit at once, outside
+    any unit of work, and never roll back."""
+    reader = engine.execution_options(isolation_level="AUTOCOMMIT", scripe_read_only=True)
+
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def _refuse_writes(
+        conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool
+    ) -> None:
+        if not conn.get_execution_options().get("scripe_read_only"):
+            return
+        writes = context is not None and (context.isinsert or context.isupdate or context.isdelete)
+        if writes or not statement.lstrip().upper().startswith(_READ_KEYWORDS):
+            raise WriteInReadOnlyUnit(statement.split(None, 1)[0])
+
+    return reader
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -51,11 +51,11 @@ async def create_post_generation(
     if wait_ms <= 0:
         return accepted
     view = await wait_for_job(
-        resources.sessionmaker,
+        resources.read_sessionmaker,
         resources.redis,
         services.completions,
         principal,
-        job.id,
+        accepted.data,
         wait_ms,
     )
     return Envelope[JobRead](data=view)

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scripe_api.db.clock import db_now
-from scripe_api.db.errors import is_database_unavailable
+from scripe_api.db.errors import is_database_outage
 from scripe_api.db.models import Job
 from scripe_api.db.session import UnitOfWork
 from scripe_api.jobs import repository
@@ -59,7 +59,7 @@ def retry_backoff_seconds(deps: WorkerDeps, attempt: int) -> float:
 
 
 DATABASE_UNAVAILABLE = JobFailure(
-    "internal_error", "The database was unavailable on every attempt.", transient=True
+    "internal_error", "The database was unreachable during the last attempt.", transient=True
 )
 
 
@@ -101,10 +101,15 @@ async def run_attempt(deps: WorkerDeps, job_id: str, attempt: int) -> str:
     except JobFailure as failure:
         return await _fail(deps, job, attempt, failure)
     except Exception as error:
-        if is_database_unavailable(error):
+        if is_database_outage(error):
             # An outage is not the job's fault: retry it like a lost worker. If the database
             # is still down, this write fails too, and the lease expiry hands the job on.
-            logger.warning("job %s attempt %d: database unavailable", job_id, attempt)
+            logger.warning(
+                "job %s attempt %d: database unreachable (%s)",
+                job_id,
+                attempt,
+                type(error).__name__,
+            )
             return await _fail(deps, job, attempt, DATABASE_UNAVAILABLE)
         logger.exception("job %s attempt %d crashed", job_id, attempt)
         return await _fail(

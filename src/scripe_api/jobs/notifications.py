@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 from collections.abc import AsyncIterator
 
@@ -84,7 +85,11 @@ class CompletionHub:
     def _ensure_listener(self) -> None:
         if self._closed or (self._listener is not None and not self._listener.done()):
             return
-        self._listener = asyncio.get_running_loop().create_task(self._listen())
+        # A context of its own: started inside whichever request waits first, it must neither
+        # log as that request (its id, its workspace) nor keep that request's scope alive.
+        self._listener = asyncio.get_running_loop().create_task(
+            self._listen(), context=contextvars.Context()
+        )
 
     async def _listen(self) -> None:
         while not self._closed:

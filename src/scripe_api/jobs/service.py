@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +15,7 @@ from scripe_api.auth.principal import Principal
 from scripe_api.core.errors import AppError, NotFound
 from scripe_api.core.filters import parse_csv, parse_date_range
 from scripe_api.core.pagination import CursorCodec, Page
+from scripe_api.db.errors import is_database_unavailable
 from scripe_api.db.models import Job
 from scripe_api.db.models.job import JOB_STATUSES, JOB_TYPES
 from scripe_api.db.session import UnitOfWork
@@ -23,6 +25,8 @@ from scripe_api.jobs.notifications import CompletionHub, publish_finished
 from scripe_api.jobs.progress import read_progress
 from scripe_api.jobs.schemas import JobProgress, JobRead
 from scripe_api.observability.metrics import count_job_finished
+
+logger = logging.getLogger(__name__)
 
 TERMINAL_STATUSES = frozenset({"DONE", "FAILED", "CANCELLED"})
 # How long a waiter gives the completion subscription to come up before answering at once.
@@ -127,12 +131,32 @@ async def wait_for_job(
     redis: Redis,
     hub: CompletionHub,
     principal: Principal,
-    job_id: str,
+    committed: JobRead,
     timeout_ms: int,
 ) -> JobRead:
-    """Wait up to `timeout_ms` for the job to end, event-driven, holding no database
-    connection while waiting. Registers before the final read so no completion is missed;
-    answers at once when Redis (the notification path) is down or the process shuts down."""
+    """Wait up to `timeout_ms` for the `committed` job to end, event-driven, holding no
+    database connection while waiting. Registers before the final read so no completion is
+    missed; answers at once when Redis (the notification path) is down or the process shuts
+    down. The job is already durable: if the database fails meanwhile, the answer is the last
+    state read (at worst `committed`), never an error."""
+    try:
+        return await _wait(sessionmaker, redis, hub, principal, committed, timeout_ms)
+    except Exception as error:
+        if not is_database_unavailable(error):
+            raise
+        logger.warning("sync wait for %s ended early: database unavailable", committed.id)
+        return committed
+
+
+async def _wait(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    redis: Redis,
+    hub: CompletionHub,
+    principal: Principal,
+    committed: JobRead,
+    timeout_ms: int,
+) -> JobRead:
+    job_id = committed.id
     async with hub.watch(job_id) as finished:
         deadline = asyncio.get_running_loop().time() + timeout_ms / 1000
         is_listening = await hub.wait_subscribed(_SUBSCRIBE_WAIT_SECONDS)
