@@ -101,15 +101,19 @@ async def test_request_lines_name_request_workspace_and_job_and_never_a_key(
         in_query_too = await http.get(
             "/v1/jobs", params={"api_key": tenant.key}, headers=tenant.headers
         )
+        # Percent-encoded, the way it reaches uvicorn's access line unchanged.
+        encoded = tenant.key.replace("_", "%5F")
+        in_encoded_query = await http.get(f"/v1/jobs?api_key={encoded}", headers=tenant.headers)
         in_unknown_field = await http.post(
             "/v1/posts/generations",
             headers=tenant.headers,
             json={"projectId": project.id, "source": {"text": "x"}, "apiKey": tenant.key},
         )
     statuses = [
-        r.status_code for r in (me, polled, stranger, in_query, in_query_too, in_unknown_field)
+        r.status_code
+        for r in (me, polled, stranger, in_query, in_query_too, in_encoded_query, in_unknown_field)
     ]
-    assert statuses == [200, 200, 401, 401, 200, 400]
+    assert statuses == [200, 200, 401, 401, 200, 200, 400]
     lines = json_lines(log)
     assert any(line["level"] == "debug" for line in lines)
 
@@ -117,7 +121,7 @@ async def test_request_lines_name_request_workspace_and_job_and_never_a_key(
     assert job["id"] in {line.get("job_id") for line in of_request(lines, polled)}
     for refused in (stranger, in_query):
         assert all("workspace_id" not in line for line in of_request(lines, refused))
-    for response in (in_query_too, in_unknown_field):
+    for response in (in_query_too, in_encoded_query, in_unknown_field):
         assert of_request(lines, response)
     # Any line naming a workspace names the right one (no id bleeds from one request to another).
     assert {line["workspace_id"] for line in lines if "workspace_id" in line} == {

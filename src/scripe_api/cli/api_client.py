@@ -6,6 +6,7 @@ message or the output, and any text shown to the user is scrubbed of it.
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -203,5 +204,7 @@ def _retry_after(response: httpx.Response) -> float:
     try:
         seconds = float(response.headers.get("retry-after", "1"))
     except ValueError:
+        seconds = 1.0
+    if not math.isfinite(seconds):
         seconds = 1.0
     return min(max(seconds, 0.0), MAX_RETRY_AFTER_SECONDS)

@@ -110,13 +110,17 @@ def shared_metrics_directory() -> Iterator[None]:
     """Where the API processes of `serve --workers N` keep their metrics, so that a scrape of
     any one of them reports all of them: PROMETHEUS_MULTIPROC_DIR when the operator set it
     (emptied first: files of an earlier run would be counted again), else a temporary folder."""
-    from scripe_api.observability.metrics import MULTIPROCESS_DIR_VARIABLE
+    from scripe_api.observability.metrics import MULTIPROCESS_DIR_VARIABLE, SHARED_METRICS_FLAG
 
     given = os.environ.get(MULTIPROCESS_DIR_VARIABLE)
     folder = Path(given) if given else Path(tempfile.mkdtemp(prefix="scripe-metrics-"))
+    folder.mkdir(parents=True, exist_ok=True)
     for stale in folder.glob("*.db"):
         stale.unlink()
     os.environ[MULTIPROCESS_DIR_VARIABLE] = str(folder)
+    # Only the processes this command spawns sum the folder when scraped: a single `serve` or a
+    # worker that merely inherited the variable keeps reporting its own values.
+    os.environ[SHARED_METRICS_FLAG] = "1"
     try:
         yield
     finally:

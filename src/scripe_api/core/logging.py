@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import Iterator, MutableMapping
 from typing import Any, TextIO
+from urllib.parse import unquote, urlsplit
 
 import orjson
 
@@ -33,7 +34,8 @@ _request_scope_var: contextvars.ContextVar[MutableMapping[str, Any] | None] = (
 job_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("job_id", default=None)
 
 # Any scripe API key, live or test, whole or truncated.
-_API_KEY = re.compile(r"scripe_sk_[A-Za-z0-9_]*")
+# Also percent-encoded, as uvicorn's access line shows a raw query string (`scripe%5Fsk%5F…`).
+_API_KEY = re.compile(r"scripe(?:_|%5F)sk(?:_|%5F)[A-Za-z0-9_%]*", re.IGNORECASE)
 REDACTED_KEY = "[redacted key]"
 REDACTED = "[redacted]"
 # Shorter configured "secrets" (placeholders in tests) would redact ordinary words.
@@ -97,6 +99,11 @@ def _secrets_of(settings: Settings) -> list[str]:
     values = [settings.openai_api_key, settings.anthropic_api_key]
     values += list(settings.secret_keys.values())
     plain = [value.get_secret_value() for value in values if value is not None]
+    # Passwords inside the connection URLs.
+    for url in (settings.database_url, settings.redis_url):
+        password = urlsplit(url).password
+        if password:
+            plain.append(unquote(password))
     return [secret for secret in plain if len(secret) >= _MIN_SECRET_LENGTH]
 
 

@@ -17,6 +17,8 @@ REGISTRY = CollectorRegistry(auto_describe=True)
 # prometheus-client's own switch: when set before it is imported (`serve --workers N` sets it for
 # its processes), values live in files there and a scrape can sum every process.
 MULTIPROCESS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+# Set by `serve --workers N` for its processes: a scrape sums the folder.
+SHARED_METRICS_FLAG = "SCRIPE_METRICS_SHARED"
 
 HTTP_REQUESTS = Counter(
     "scripe_http_requests",

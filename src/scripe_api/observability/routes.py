@@ -15,7 +15,11 @@ from prometheus_client.multiprocess import MultiProcessCollector
 
 from scripe_api.api.dependencies import ServicesDep
 from scripe_api.health.service import sample_queue_depth
-from scripe_api.observability.metrics import MULTIPROCESS_DIR_VARIABLE, REGISTRY
+from scripe_api.observability.metrics import (
+    MULTIPROCESS_DIR_VARIABLE,
+    REGISTRY,
+    SHARED_METRICS_FLAG,
+)
 
 
 async def get_metrics(services: ServicesDep) -> Response:
@@ -26,7 +30,7 @@ async def get_metrics(services: ServicesDep) -> Response:
 def _registry() -> CollectorRegistry:
     # `serve --workers N` sets PROMETHEUS_MULTIPROC_DIR for its processes: whichever one answers
     # the scrape reports the sum over all of them, not its own share.
-    if not os.environ.get(MULTIPROCESS_DIR_VARIABLE):
+    if not (os.environ.get(SHARED_METRICS_FLAG) and os.environ.get(MULTIPROCESS_DIR_VARIABLE)):
         return REGISTRY
     registry = CollectorRegistry()
     collect_all: Callable[[CollectorRegistry], object] = MultiProcessCollector
