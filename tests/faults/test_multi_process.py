@@ -38,7 +38,6 @@ def shared_settings(settings: Settings) -> Settings:
     return settings.model_copy(
         update={
             "plan_spend_caps_cents": caps,
-            "rate_limits": {"read": 100_000, "write": 100_000, "ai": 100_000},
             "db_pool_size": 10,
             "db_max_overflow": 10,
             "db_pool_timeout_seconds": 60,

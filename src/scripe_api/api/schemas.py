@@ -39,10 +39,6 @@ class RequestModel(BaseModel):
 class Envelope(BaseModel, Generic[T]):
     data: T
 
-    @classmethod
-    def model_parametrized_name(cls, params: tuple[Any, ...]) -> str:
-        return f"{params[0].__name__}Envelope"
-
 
 class Pagination(BaseModel):
     next_cursor: str | None = Field(description="Pass as `cursor` to get the next page.")
@@ -60,10 +56,6 @@ class ListEnvelope(BaseModel, Generic[T]):
             data=[convert(item) for item in page.items],
             pagination=Pagination(next_cursor=page.next_cursor, has_more=page.has_more),
         )
-
-    @classmethod
-    def model_parametrized_name(cls, params: tuple[Any, ...]) -> str:
-        return f"{params[0].__name__}List"
 
 
 _OBJECT = {"type": "object", "additionalProperties": True}

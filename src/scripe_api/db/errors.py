@@ -36,12 +36,14 @@ def _chain(error: BaseException) -> list[BaseException]:
     return chain
 
 
-def is_database_outage(error: BaseException) -> bool:
-    """True when `error` (or its cause chain) means Postgres could not be reached or dropped
-    the connection: a job's attempt that met it is retried rather than failed."""
+def _database_chain(error: BaseException) -> list[BaseException]:
+    """`error` and its causes; empty when they came from Redis (whose outages never make the
+    API answer 503, nor a job retry as if the database were down)."""
     chain = _chain(error)
-    if any(isinstance(link, RedisError) for link in chain):
-        return False
+    return [] if any(isinstance(link, RedisError) for link in chain) else chain
+
+
+def _is_outage(chain: list[BaseException]) -> bool:
     return any(
         isinstance(link, _OUTAGE)
         or (isinstance(link, sa_exc.DBAPIError) and link.connection_invalidated)
@@ -49,14 +51,15 @@ def is_database_outage(error: BaseException) -> bool:
     )
 
 
+def is_database_outage(error: BaseException) -> bool:
+    """True when `error` (or its cause chain) means Postgres could not be reached or dropped
+    the connection: a job's attempt that met it is retried rather than failed."""
+    return _is_outage(_database_chain(error))
+
+
 def is_database_unavailable(error: BaseException) -> bool:
     """True when a request cannot be served by the database now: an outage, or waits past
     lock_timeout / statement_timeout. asyncpg raises plain OSErrors when it cannot connect, so
-    socket errors count, unless the chain shows they came from Redis (whose outages never make
-    the API answer 503)."""
-    if is_database_outage(error):
-        return True
-    chain = _chain(error)
-    if any(isinstance(link, RedisError) for link in chain):
-        return False
-    return any(isinstance(link, _UNSERVABLE_NOW) for link in chain)
+    socket errors count."""
+    chain = _database_chain(error)
+    return _is_outage(chain) or any(isinstance(link, _UNSERVABLE_NOW) for link in chain)

@@ -16,7 +16,13 @@ import orjson
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from scripe_api.core.errors import AppError, InternalError, PayloadTooLarge, VersionUnsupported
+from scripe_api.core.errors import (
+    DOCS_URL,
+    AppError,
+    InternalError,
+    PayloadTooLarge,
+    VersionUnsupported,
+)
 from scripe_api.core.ids import new_id
 from scripe_api.core.logging import bind_request
 from scripe_api.settings import Settings
@@ -41,7 +47,7 @@ def error_body(error: AppError, request_id: str) -> bytes:
         "code": error.code,
         "message": error.message,
         "request_id": request_id,
-        "docs_url": f"https://docs.scripe.io/api/v1/errors#{error.code}",
+        "docs_url": DOCS_URL.format(code=error.code),
     }
     if error.details is not None:
         payload["details"] = error.details
