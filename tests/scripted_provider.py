@@ -5,7 +5,8 @@ The source text carries the script: `SCRIPT {"fail": ["provider_timeout"], "bloc
 - `permanent`: an error code raised on every attempt as a permanent failure;
 - `block`: wait until the Redis key `scripted:release:<k>` exists, so a test can act while the
   job is mid-run;
-- `sleep_ms`: take this long.
+- `sleep_ms`: take this long;
+- `cost_cents`: what the call reports it cost (default 1).
 Every attempt first reports progress ("Generating post"), then marks
 `scripted:started:<jobId>:<attempt>`, then follows its script.
 The post it writes names the job and attempt and repeats the source (`scripted_content`).
@@ -91,5 +92,9 @@ class ScriptedProvider:
         return GeneratedPost(
             title="Scripted post",
             content=scripted_content(context),
-            usage=Usage(input_tokens=100, output_tokens=50, cost_cents=1),
+            usage=Usage(
+                input_tokens=100,
+                output_tokens=50,
+                cost_cents=instructions.get("cost_cents", 1),
+            ),
         )

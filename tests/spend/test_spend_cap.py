@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from scripe_api.db.models import ProviderCall, SpendBucket, SpendReservation
 from scripe_api.main import create_app
 from scripe_api.settings import Settings
+from scripe_api.spend import repository as spend_repository
 from scripe_api.spend import service as spend
 from tests.apps import serve
 from tests.factories import Factory, Tenant
@@ -269,3 +270,42 @@ async def test_a_402_is_not_recorded_so_the_same_key_runs_again_later(
     assert accepted.headers["idempotent-replayed"] == "false"
     assert replayed.headers["idempotent-replayed"] == "true"
     assert replayed.json() == accepted.json()
+
+
+async def test_a_refused_reservation_leaves_no_lock_behind(
+    factory: Factory, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    """While the refused request's transaction is still open, another transaction can update
+    the bucket at once (a reconciliation, a refund): the refusal kept no row lock."""
+    tenant = await factory.tenant()
+    workspace_id = tenant.workspace.id
+    async with sessionmaker() as first, first.begin():
+        assert await spend_repository.try_reserve(first, workspace_id, 5, cap=5) is not None
+    async with sessionmaker() as refused, refused.begin():
+        assert await spend_repository.try_reserve(refused, workspace_id, 5, cap=5) is None
+        async with sessionmaker() as other, other.begin():
+            locked = await other.execute(
+                text(
+                    "SELECT reserved_cents FROM spend_buckets WHERE workspace_id = :w "
+                    "FOR UPDATE NOWAIT"
+                ),
+                {"w": workspace_id},
+            )
+            assert locked.scalar_one() == 5
+
+
+async def test_the_days_first_reservations_race_to_open_the_bucket(
+    factory: Factory, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    """Concurrent first reservations of the day: one opens the bucket, the others reserve in
+    it, none is refused while the cap allows it."""
+    tenant = await factory.tenant()
+    workspace_id = tenant.workspace.id
+
+    async def reserve() -> object:
+        async with sessionmaker() as session, session.begin():
+            return await spend_repository.try_reserve(session, workspace_id, 5, cap=50)
+
+    granted = await asyncio.gather(*(reserve() for _ in range(8)))
+    assert None not in granted
+    assert await cents(sessionmaker, workspace_id) == (40, 0)

@@ -174,9 +174,11 @@ class _ClaimedRun:
         if isinstance(error, IdempotencyKeyConflict | IdempotencyKeyInUse):
             return  # the claim is no longer this request's
         try:
+            # The operation's work is rolled back first, and its connection goes back to the
+            # pool: a request never holds two pooled connections at once (with every
+            # connection held by a request waiting for a second one, none would ever return).
+            await self.uow.rollback()
             if isinstance(error, AppError) and service.is_recorded(error):
-                # Its work is rolled back first; the record then commits on its own.
-                await self.uow.rollback()
                 body = error_body(error, self.request_id)
                 response = StoredResponse(error.status_code, body, {"Content-Type": JSON})
                 await service.complete_alone(self.sessionmaker, self.claim, response)

@@ -14,16 +14,28 @@ from scripe_api.db.models import Job, ProviderCall, SpendBucket, SpendReservatio
 # The bucket date is the UTC date on the database clock, whatever the host's clock says.
 UTC_TODAY = text("(now() AT TIME ZONE 'UTC')::date")
 
+# A reservation never locks a bucket it is refused from: the UPDATE's condition is checked on
+# the row (after waiting for a concurrent reservation to commit), and a row that fails it is left
+# unlocked. (`INSERT … ON CONFLICT DO UPDATE … WHERE` would lock the row even when refusing, and
+# hold that lock until the refused request's transaction ends.)
 _RESERVE = text(
+    """
+    UPDATE spend_buckets
+       SET reserved_cents = reserved_cents + :estimate, updated_at = now()
+     WHERE workspace_id = :workspace_id
+       AND bucket_date = (now() AT TIME ZONE 'UTC')::date
+       AND (CAST(:cap AS bigint) IS NULL
+            OR reserved_cents + actual_cents + :estimate <= CAST(:cap AS bigint))
+    RETURNING bucket_date
+    """
+)
+# The day's first reservation opens the bucket; DO NOTHING neither locks nor updates a bucket
+# another request opened first (the reservation is then tried on that row).
+_OPEN_BUCKET = text(
     """
     INSERT INTO spend_buckets (workspace_id, bucket_date, reserved_cents, actual_cents, updated_at)
     VALUES (:workspace_id, (now() AT TIME ZONE 'UTC')::date, :estimate, 0, now())
-    ON CONFLICT (workspace_id, bucket_date) DO UPDATE
-       SET reserved_cents = spend_buckets.reserved_cents + EXCLUDED.reserved_cents,
-           updated_at = now()
-     WHERE CAST(:cap AS bigint) IS NULL
-        OR spend_buckets.reserved_cents + spend_buckets.actual_cents + EXCLUDED.reserved_cents
-           <= CAST(:cap AS bigint)
+    ON CONFLICT (workspace_id, bucket_date) DO NOTHING
     RETURNING bucket_date
     """
 )
@@ -44,15 +56,18 @@ async def try_reserve(
     session: AsyncSession, workspace_id: str, estimate: int, cap: int | None
 ) -> date | None:
     """Reserve `estimate` in today's bucket unless that would pass `cap`; the bucket date, or
-    None when refused. One atomic statement (the row lock serialises concurrent reservations)."""
+    None when refused. Each statement is atomic: concurrent reservations serialise on the
+    bucket's row lock, which only a granted reservation keeps (until its transaction ends)."""
     if cap is not None and estimate > cap:
         return None
-    row = (
-        await session.execute(
-            _RESERVE, {"workspace_id": workspace_id, "estimate": estimate, "cap": cap}
-        )
-    ).first()
-    return row[0] if row is not None else None
+    values = {"workspace_id": workspace_id, "estimate": estimate, "cap": cap}
+    reserved = (await session.execute(_RESERVE, values)).first()
+    if reserved is None:
+        reserved = (await session.execute(_OPEN_BUCKET, values)).first()
+    if reserved is None:
+        # Another request opened today's bucket after our UPDATE looked: try on that row.
+        reserved = (await session.execute(_RESERVE, values)).first()
+    return reserved[0] if reserved is not None else None
 
 
 async def today(session: AsyncSession, workspace_id: str) -> BucketState:
