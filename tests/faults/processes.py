@@ -53,12 +53,14 @@ def _environment(settings: Settings) -> dict[str, str]:
     return env
 
 
-def spawn(settings: Settings, args: list[str], log_path: Path) -> ServiceProcess:
+def spawn(
+    settings: Settings, args: list[str], log_path: Path, extra_env: dict[str, str] | None = None
+) -> ServiceProcess:
     with log_path.open("ab") as log:
         process = subprocess.Popen(
             [sys.executable, *args],
             cwd=REPO_ROOT,
-            env=_environment(settings),
+            env={**_environment(settings), **(extra_env or {})},
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -102,12 +104,16 @@ async def api_process(settings: Settings, log_path: Path) -> AsyncIterator[Servi
 
 @contextlib.asynccontextmanager
 async def worker_process(
-    settings: Settings, log_path: Path, *, scripted: bool = True
+    settings: Settings,
+    log_path: Path,
+    *,
+    scripted: bool = True,
+    extra_env: dict[str, str] | None = None,
 ) -> AsyncIterator[ServiceProcess]:
     """A worker process: on the scripted provider (marking its attempts, see
     tests/faults/worker_process.py), or `scripe-api worker` with the configured provider."""
     args = ["-m", "tests.faults.worker_process"] if scripted else ["-m", "scripe_api.cli", "worker"]
-    service = spawn(settings, args, log_path)
+    service = spawn(settings, args, log_path, extra_env)
     try:
         yield service
     finally:

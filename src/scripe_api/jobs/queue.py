@@ -1,26 +1,80 @@
-"""Enqueueing job attempts on arq. Called only after the job row is committed.
+"""Putting job attempts on arq's queue. Called only after the job row is committed.
 
 The queue's job id is `{jobId}:{attempt}`: arq refuses a second enqueue of an id it still tracks
-(and a killed worker's entry lingers), so each attempt gets its own id. A failed enqueue is logged
-and left to the sweep, which re-enqueues from Postgres.
+(and a killed worker's entry lingers), so each attempt gets its own id. Every enqueue — the
+submit's, a retry's, the sweep's repairs — is one round trip: a Lua script that writes exactly
+what arq's `enqueue_job` writes (the pickled job under `arq:job:<id>` with arq's expiry, and the
+id in the `arq:queue` sorted set scored by the time it is due), for a whole batch at once.
+
+The same script redelivers an entry a worker took off the queue and never claimed (it died in
+between): arq keeps that id "in progress" until its own timeout (the job timeout + 10 s), so the
+attempt goes out again under a fresh id, `{jobId}:{attempt}:r{n}`, whatever the attempt. Which
+id is current is kept in Redis beside the queue (emptied together, they start over at the plain
+id). A duplicate delivery is harmless: a claim that does not match does nothing.
+
+A failed enqueue is logged and left to the sweep, which enqueues again from Postgres.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
-from collections.abc import Awaitable
-from typing import cast
+from collections.abc import Awaitable, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
 
-from arq.connections import ArqRedis
+from arq.constants import (
+    default_queue_name,
+    expires_extra_ms,
+    in_progress_key_prefix,
+    job_key_prefix,
+    result_key_prefix,
+)
+from arq.jobs import serialize_job
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from redis.exceptions import NoScriptError, RedisError
 
 logger = logging.getLogger(__name__)
 
 RUN_JOB = "run_job"
-QUEUE_NAME = "arq:queue"
-IN_PROGRESS_PREFIX = "arq:in-progress:"
+QUEUE_NAME = default_queue_name
+IN_PROGRESS_PREFIX = in_progress_key_prefix
+# The current redelivery number of an attempt (absent: the plain id is current).
+REDELIVERY_PREFIX = "scripe:redelivery:"
+# Longer than any attempt can wait on the queue (arq's own entries expire after a day).
+_REDELIVERY_TTL_SECONDS = 2 * 86_400
+
+# ARGV: queue, job key prefix, in-progress prefix, result prefix, redelivery prefix, its TTL,
+# then per attempt: its plain id, its score (ms), its job key's expiry (ms), the pickled job.
+# Returns how many entries were written.
+_DELIVER = """
+local queue, job_prefix, taken_prefix, result_prefix = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local counter_prefix, counter_ttl = ARGV[5], ARGV[6]
+local written = 0
+for i = 7, #ARGV, 4 do
+  local plain = ARGV[i]
+  local counter = counter_prefix .. plain
+  local n = tonumber(redis.call('GET', counter) or '0')
+  local id = plain
+  if n > 0 then id = plain .. ':r' .. n end
+  if redis.call('EXISTS', taken_prefix .. id) == 1 then
+    -- Taken by a worker, and the attempt is still unclaimed: go out again under a new id.
+    n = n + 1
+    redis.call('SET', counter, n, 'EX', counter_ttl)
+    id = plain .. ':r' .. n
+  elseif redis.call('EXISTS', job_prefix .. id, result_prefix .. id) > 0 then
+    -- Waiting on the queue already (arq would refuse the id too).
+    id = nil
+  end
+  if id then
+    redis.call('PSETEX', job_prefix .. id, ARGV[i + 2], ARGV[i + 3])
+    redis.call('ZADD', queue, ARGV[i + 1], id)
+    written = written + 1
+  end
+end
+return written
+"""
 
 # Entries due now that no worker has taken. arq keeps an entry in the queue while it runs, and
 # takes entries oldest first, so the taken ones sit at the head: only the first ARGV[3] due
@@ -37,14 +91,86 @@ return due - taken
 _HEAD_CHECKED = 1000
 
 
-def queue_job_id(job_id: str, attempt: int, *, redelivery: str | None = None) -> str:
-    base = f"{job_id}:{attempt}"
-    return base if redelivery is None else f"{base}:{redelivery}"
+async def run_script(redis: Redis, script: str, sha: str, *args: Any) -> object:
+    """EVALSHA (the script's text crosses the wire only when Redis does not know it yet)."""
+    try:
+        return await cast("Awaitable[object]", redis.evalsha(sha, 0, *args))
+    except NoScriptError:
+        return await cast("Awaitable[object]", redis.eval(script, 0, *args))
+
+
+def script_sha(script: str) -> str:
+    return hashlib.sha1(script.encode(), usedforsecurity=False).hexdigest()
+
+
+_DELIVER_SHA = script_sha(_DELIVER)
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """Attempt `attempt` of `job_id`, due `defer_seconds` from now."""
+
+    job_id: str
+    attempt: int
+    defer_seconds: float = 0.0
+
+
+def queue_job_id(job_id: str, attempt: int) -> str:
+    return f"{job_id}:{attempt}"
 
 
 def in_progress_key(queue_id: str) -> str:
     """arq's marker of a queue entry a worker has taken (it outlives a killed worker)."""
     return f"{IN_PROGRESS_PREFIX}{queue_id}"
+
+
+def _arguments(deliveries: Sequence[Delivery]) -> list[Any]:
+    now_ms = round(time.time() * 1000)
+    arguments: list[Any] = [
+        QUEUE_NAME,
+        job_key_prefix,
+        in_progress_key_prefix,
+        result_key_prefix,
+        REDELIVERY_PREFIX,
+        _REDELIVERY_TTL_SECONDS,
+    ]
+    for delivery in deliveries:
+        defer_ms = round(delivery.defer_seconds * 1000) if delivery.defer_seconds > 0 else 0
+        # As arq's enqueue_job: the job expires a day after it is due.
+        payload = serialize_job(RUN_JOB, (delivery.job_id, delivery.attempt), {}, None, now_ms)
+        arguments.extend(
+            [
+                queue_job_id(delivery.job_id, delivery.attempt),
+                now_ms + defer_ms,
+                defer_ms + expires_extra_ms,
+                payload,
+            ]
+        )
+    return arguments
+
+
+async def deliver(redis: Redis, deliveries: Sequence[Delivery]) -> int | None:
+    """Make sure each attempt is on the queue (see the module docstring), in one round trip.
+    How many entries were written; None when Redis failed (the sweep tries again)."""
+    if not deliveries:
+        return 0
+    try:
+        written = await run_script(redis, _DELIVER, _DELIVER_SHA, *_arguments(deliveries))
+    except (RedisError, OSError) as error:
+        logger.warning(
+            "enqueue of %d attempts failed (%s); the sweep will retry",
+            len(deliveries),
+            type(error).__name__,
+        )
+        return None
+    return int(cast(int, written))
+
+
+async def enqueue_attempt(
+    redis: Redis, job_id: str, attempt: int, *, defer_seconds: float = 0.0
+) -> bool:
+    """True when the attempt is (now or already) on the queue; False when Redis failed."""
+    return await deliver(redis, [Delivery(job_id, attempt, defer_seconds)]) is not None
 
 
 async def waiting_depth(redis: Redis) -> int:
@@ -58,46 +184,3 @@ async def waiting_depth(redis: Redis) -> int:
         ),
     )
     return int(await script)
-
-
-async def enqueue_attempt(
-    redis: ArqRedis,
-    job_id: str,
-    attempt: int,
-    *,
-    defer_seconds: float = 0.0,
-    redelivery: str | None = None,
-) -> bool:
-    """True when the attempt is (now or already) on the queue; False when Redis failed."""
-    try:
-        await redis.enqueue_job(
-            RUN_JOB,
-            job_id,
-            attempt,
-            _job_id=queue_job_id(job_id, attempt, redelivery=redelivery),
-            _defer_by=defer_seconds if defer_seconds > 0 else None,
-        )
-    except (RedisError, OSError) as error:
-        logger.warning(
-            "enqueue of %s attempt %d failed (%s); the sweep will retry",
-            job_id,
-            attempt,
-            type(error).__name__,
-        )
-        return False
-    return True
-
-
-async def taken_but_unclaimed(redis: ArqRedis, job_ids: list[str]) -> set[str]:
-    """Of these QUEUED jobs, the ones a worker took off the queue and never claimed: it died in
-    between. arq keeps their id locked until its own timeout, so they need a fresh queue id."""
-    if not job_ids:
-        return set()
-    try:
-        async with redis.pipeline(transaction=False) as pipe:
-            for job_id in job_ids:
-                pipe.exists(in_progress_key(queue_job_id(job_id, 1)))
-            taken = await pipe.execute()
-    except (RedisError, OSError):
-        return set()
-    return {job_id for job_id, is_taken in zip(job_ids, taken, strict=True) if is_taken}

@@ -2,8 +2,12 @@
 
 - RUNNING jobs whose lease (or retry backoff) expired get their next attempt enqueued; at the
   last attempt they fail with `attempts_exhausted` (the worker died every time).
-- QUEUED jobs older than a grace period are enqueued again (arq ignores an id it still holds).
-One sweep runs at a time (a transaction-scoped advisory lock); enqueues happen after commit.
+- QUEUED jobs older than a grace period are enqueued again.
+Either way an attempt already waiting on the queue is left alone, and one a worker took but never
+claimed (it died in between) goes out again under a fresh queue id (see `jobs.queue`): a job is
+running again within a lease plus a sweep, whichever attempt its worker died on.
+One sweep runs at a time (a transaction-scoped advisory lock); enqueues happen after commit, all
+in one round trip.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from datetime import timedelta
 from scripe_api.jobs import repository
 from scripe_api.jobs.execution import WorkerDeps
 from scripe_api.jobs.notifications import publish_finished
-from scripe_api.jobs.queue import enqueue_attempt, taken_but_unclaimed
+from scripe_api.jobs.queue import Delivery, deliver
 from scripe_api.observability.metrics import SWEEP_REPAIRS, count_job_finished
 
 logger = logging.getLogger(__name__)
@@ -31,7 +35,7 @@ class SweepReport:
 
 async def sweep(deps: WorkerDeps) -> SweepReport:
     settings = deps.resources.settings
-    to_enqueue: list[tuple[str, int]] = []
+    to_enqueue: list[Delivery] = []
     finished: list[str] = []
     async with deps.resources.unit_of_work() as uow:
         if not await repository.try_sweep_lock(uow.session):
@@ -40,7 +44,7 @@ async def sweep(deps: WorkerDeps) -> SweepReport:
             uow.session, settings.sweep_batch_size
         ):
             if attempt < settings.job_max_attempts:
-                to_enqueue.append((job_id, attempt + 1))
+                to_enqueue.append(Delivery(job_id, attempt + 1))
                 continue
             failed = await repository.fail_exhausted(uow.session, job_id, attempt)
             if failed is not None:
@@ -54,14 +58,8 @@ async def sweep(deps: WorkerDeps) -> SweepReport:
         )
     retried = len(to_enqueue)
     redis = deps.resources.redis
-    stuck = await taken_but_unclaimed(redis, list(queued))
-    to_enqueue.extend((job_id, 1) for job_id in queued if job_id not in stuck)
-    for job_id, attempt in to_enqueue:
-        await enqueue_attempt(redis, job_id, attempt)
-    for job_id in stuck:
-        # Another queue id for the same attempt (arq dedups it while it waits, so a backlog
-        # does not multiply it); the claim (QUEUED → RUNNING) still admits one winner.
-        await enqueue_attempt(redis, job_id, 1, redelivery="redelivered")
+    to_enqueue.extend(Delivery(job_id, 1) for job_id in queued)
+    await deliver(redis, to_enqueue)
     for job_id in finished:
         await publish_finished(deps.resources.redis, job_id)
     report = SweepReport(ran=True, requeued=len(queued), retried=retried, exhausted=len(finished))
