@@ -254,6 +254,13 @@ class Settings(BaseSettings):
         2.0, ge=0, description="Backoff before attempt n+1 is base × 2^(n-1)."
     )
     job_retry_backoff_max_seconds: float = Field(30.0, ge=0, description="Backoff ceiling.")
+    job_completion_retry_seconds: float = Field(
+        60.0,
+        ge=0,
+        description="How long an attempt keeps retrying the transaction that saves its outcome "
+        "when it fails transiently (lock or statement timeout, outage), with backoff; after "
+        "that the lease hands the job on and the next attempt reuses the paid output.",
+    )
     sweep_interval_seconds: int = Field(
         5, ge=1, le=59, description="How often the sweep repairs lost enqueues and dead leases."
     )

@@ -63,3 +63,20 @@ def is_database_unavailable(error: BaseException) -> bool:
     socket errors count."""
     chain = _database_chain(error)
     return _is_outage(chain) or any(isinstance(link, _UNSERVABLE_NOW) for link in chain)
+
+
+# A write that lost a race or waited too long: running it again may well succeed.
+_CONTENTION = (
+    asyncpg.LockNotAvailableError
+    | asyncpg.QueryCanceledError
+    | asyncpg.SerializationError
+    | asyncpg.DeadlockDetectedError
+)
+
+
+def is_retryable_write(error: BaseException) -> bool:
+    """True when a transaction failed for a reason its retry may not meet: an outage, a lock or
+    statement timeout, a serialization failure or a deadlock. Anything else (a constraint, bad
+    data, a bug) fails the same way every time."""
+    chain = _database_chain(error)
+    return _is_outage(chain) or any(isinstance(link, _CONTENTION) for link in chain)

@@ -35,17 +35,23 @@ async def _call_provider(
     progress: Progress,
 ) -> GeneratedPost:
     """One provider call, in the spend ledger: `started` is committed before the call and its
-    usage right after, so a crash in between still charges the estimate (never a guess)."""
+    usage and output right after, so a crash in between still charges the estimate (never a
+    guess), and an attempt after a completed call (the first one's result could not be saved,
+    or its worker died) reuses that output instead of paying the provider again."""
     if job.key_mode == "test":
         return await provider.generate(context, progress)
     sessionmaker = deps.resources.sessionmaker
+    paid = await spend.paid_output(sessionmaker, job.id)
+    if paid is not None:
+        return GeneratedPost(title=paid["title"], content=paid["content"])
     call_id = await spend.start_call(sessionmaker, job.id, attempt, provider.name, provider.model)
     try:
         generated = await provider.generate(context, progress)
     except ProviderError as error:
         await spend.fail_call(sessionmaker, call_id, error.usage)
         raise
-    await spend.complete_call(sessionmaker, call_id, generated.usage)
+    output = {"title": generated.title, "content": generated.content}
+    await spend.complete_call(sessionmaker, call_id, generated.usage, output)
     return generated
 
 

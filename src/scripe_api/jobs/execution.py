@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scripe_api.db.clock import db_now
-from scripe_api.db.errors import is_database_outage
+from scripe_api.db.errors import is_database_outage, is_retryable_write
 from scripe_api.db.models import Job
 from scripe_api.db.session import UnitOfWork
 from scripe_api.jobs import repository
@@ -27,7 +27,7 @@ from scripe_api.jobs.hooks import JobHooks
 from scripe_api.jobs.notifications import publish_finished
 from scripe_api.jobs.progress import write_progress
 from scripe_api.jobs.queue import enqueue_attempt
-from scripe_api.observability.metrics import count_job_finished
+from scripe_api.observability.metrics import COMPLETION_RETRIES, count_job_finished
 from scripe_api.providers.registry import ProviderRegistry
 from scripe_api.resources import Resources
 
@@ -61,6 +61,11 @@ def retry_backoff_seconds(deps: WorkerDeps, attempt: int) -> float:
 DATABASE_UNAVAILABLE = JobFailure(
     "internal_error", "The database was unreachable during the last attempt.", transient=True
 )
+OUTCOME_NOT_SAVED = JobFailure(
+    "internal_error",
+    "The job's result could not be saved, and retrying would not help.",
+    transient=False,
+)
 
 
 async def run_attempt(deps: WorkerDeps, job_id: str, attempt: int) -> str:
@@ -72,13 +77,26 @@ async def run_attempt(deps: WorkerDeps, job_id: str, attempt: int) -> str:
     if job is None:
         # Cancelled, finished, or another attempt holds it: a duplicate delivery is harmless.
         return "skipped"
+    # The lease is renewed for as long as the attempt runs, its completion included.
+    work = asyncio.ensure_future(_attempt(deps, job, attempt))
+    lease_lost = asyncio.Event()
+    heartbeat = asyncio.create_task(_heartbeat(deps, job_id, attempt, work, lease_lost))
+    try:
+        return await work
+    except asyncio.CancelledError:
+        if lease_lost.is_set():
+            logger.warning("job %s attempt %d lost its lease; abandoning", job_id, attempt)
+            return "lease_lost"
+        raise  # shutdown: the lease expires and the sweep hands the job on
+    finally:
+        heartbeat.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await heartbeat
+
+
+async def _attempt(deps: WorkerDeps, job: Job, attempt: int) -> str:
+    settings = deps.resources.settings
     handler = deps.handlers.get(job.type)
-
-    async def progress(value: float, message: str) -> None:
-        await write_progress(
-            deps.resources.redis, job_id, value, message, settings.progress_ttl_seconds
-        )
-
     if handler is None:
         return await _fail(
             deps,
@@ -88,16 +106,14 @@ async def run_attempt(deps: WorkerDeps, job_id: str, attempt: int) -> str:
                 "internal_error", f"No worker handles {job.type} jobs yet.", transient=False
             ),
         )
-    work = asyncio.ensure_future(handler(deps, job, attempt, progress))
-    lease_lost = asyncio.Event()
-    heartbeat = asyncio.create_task(_heartbeat(deps, job_id, attempt, work, lease_lost))
+
+    async def progress(value: float, message: str) -> None:
+        await write_progress(
+            deps.resources.redis, job.id, value, message, settings.progress_ttl_seconds
+        )
+
     try:
-        finisher = await work
-    except asyncio.CancelledError:
-        if lease_lost.is_set():
-            logger.warning("job %s attempt %d lost its lease; abandoning", job_id, attempt)
-            return "lease_lost"
-        raise  # shutdown: the lease expires and the sweep hands the job on
+        finisher = await handler(deps, job, attempt, progress)
     except JobFailure as failure:
         return await _fail(deps, job, attempt, failure)
     except Exception as error:
@@ -106,23 +122,58 @@ async def run_attempt(deps: WorkerDeps, job_id: str, attempt: int) -> str:
             # is still down, this write fails too, and the lease expiry hands the job on.
             logger.warning(
                 "job %s attempt %d: database unreachable (%s)",
-                job_id,
+                job.id,
                 attempt,
                 type(error).__name__,
             )
             return await _fail(deps, job, attempt, DATABASE_UNAVAILABLE)
-        logger.exception("job %s attempt %d crashed", job_id, attempt)
+        logger.exception("job %s attempt %d crashed", job.id, attempt)
         return await _fail(
             deps,
             job,
             attempt,
             JobFailure("internal_error", "The job failed unexpectedly.", transient=False),
         )
-    finally:
-        heartbeat.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await heartbeat
-    return await _complete(deps, job, attempt, finisher)
+    return await _complete_or_retry(deps, job, attempt, finisher)
+
+
+async def _complete_or_retry(deps: WorkerDeps, job: Job, attempt: int, finisher: Finisher) -> str:
+    """Save the outcome. A transient failure of the saving transaction (a lock or statement
+    timeout, a serialization failure, an outage) retries the saving, with the work already done
+    — never the work itself; past the budget the attempt is left to lease expiry, and the next
+    attempt reuses a paid provider output from the ledger. A failure retrying cannot fix fails
+    the job, once."""
+    settings = deps.resources.settings
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + settings.job_completion_retry_seconds
+    delay = settings.job_retry_backoff_seconds
+    while True:
+        try:
+            return await _complete(deps, job, attempt, finisher)
+        except Exception as error:
+            if not is_retryable_write(error):
+                logger.exception(
+                    "job %s attempt %d: its outcome could not be saved", job.id, attempt
+                )
+                return await _fail(deps, job, attempt, OUTCOME_NOT_SAVED)
+            COMPLETION_RETRIES.inc()
+            if loop.time() + delay > deadline:
+                logger.warning(
+                    "job %s attempt %d: saving its outcome kept failing (%s); left to lease expiry",
+                    job.id,
+                    attempt,
+                    type(error).__name__,
+                )
+                return "completion_abandoned"
+            logger.warning(
+                "job %s attempt %d: saving its outcome failed (%s); retrying in %.2f s",
+                job.id,
+                attempt,
+                type(error).__name__,
+                delay,
+            )
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, settings.job_retry_backoff_max_seconds)
 
 
 async def _heartbeat(

@@ -53,6 +53,12 @@ QUEUE_DEPTH = Gauge(
     # Across API processes: the latest sample wins (every process reads the same queue).
     multiprocess_mode="mostrecent",
 )
+COMPLETION_RETRIES = Counter(
+    "scripe_job_completion_retries",
+    "Transactions saving a job's outcome that failed transiently and were tried again "
+    "(the work itself is not redone).",
+    registry=REGISTRY,
+)
 SWEEP_REPAIRS = Counter(
     "scripe_sweep_repairs",
     "Jobs the sweep repaired: requeued (lost enqueue), retried (expired lease), exhausted.",

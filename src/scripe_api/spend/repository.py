@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy import case, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -162,6 +163,7 @@ async def finish_call(
     cost_cents: int,
     input_tokens: int | None = None,
     output_tokens: int | None = None,
+    output: dict[str, Any] | None = None,
 ) -> None:
     await session.execute(
         update(ProviderCall)
@@ -171,9 +173,25 @@ async def finish_call(
             cost_cents=cost_cents,
             input_tokens=input_tokens,
             output_tokens=output_tokens,
+            output=output,
             completed_at=func.now(),
         )
     )
+
+
+async def paid_output(session: AsyncSession, job_id: str) -> dict[str, Any] | None:
+    """What the job's latest completed provider call generated, if any call completed."""
+    output: dict[str, Any] | None = await session.scalar(
+        select(ProviderCall.output)
+        .where(
+            ProviderCall.job_id == job_id,
+            ProviderCall.state == "completed",
+            ProviderCall.output.is_not(None),
+        )
+        .order_by(ProviderCall.id.desc())
+        .limit(1)
+    )
+    return output
 
 
 async def recent_reservations(

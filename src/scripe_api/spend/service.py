@@ -4,6 +4,7 @@ once when the job ends."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from prometheus_client import Counter
 from sqlalchemy import event
@@ -100,9 +101,13 @@ async def start_call(
 
 
 async def complete_call(
-    sessionmaker: async_sessionmaker[AsyncSession], call_id: int, usage: Usage
+    sessionmaker: async_sessionmaker[AsyncSession],
+    call_id: int,
+    usage: Usage,
+    output: dict[str, Any] | None = None,
 ) -> None:
-    """Record what the provider reported, committed right after the call returns."""
+    """Record what the provider reported and what it generated, committed right after the call
+    returns: from then on the job never pays for this output again (see `paid_output`)."""
     async with sessionmaker() as session, session.begin():
         await repository.finish_call(
             session,
@@ -111,7 +116,16 @@ async def complete_call(
             cost_cents=usage.cost_cents,
             input_tokens=usage.input_tokens,
             output_tokens=usage.output_tokens,
+            output=output,
         )
+
+
+async def paid_output(
+    sessionmaker: async_sessionmaker[AsyncSession], job_id: str
+) -> dict[str, Any] | None:
+    """The output an earlier attempt of the job already paid a provider for, if any."""
+    async with sessionmaker() as session:
+        return await repository.paid_output(session, job_id)
 
 
 async def fail_call(

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -13,6 +14,7 @@ from sqlalchemy import (
     String,
     func,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from scripe_api.db.base import Base
@@ -71,5 +73,8 @@ class ProviderCall(Base):
     output_tokens: Mapped[int | None] = mapped_column(Integer, default=None)
     # What the provider billed, in cents (rounded up); null until the call returns.
     cost_cents: Mapped[int | None] = mapped_column(Integer, default=None)
+    # What a completed call generated ({"title", "content"}): a later attempt of the job (its
+    # completion failed, or its worker died after the call) reuses it instead of paying again.
+    output: Mapped[dict[str, Any] | None] = mapped_column(JSONB, default=None)
     started_at: Mapped[datetime] = mapped_column(server_default=func.now())
     completed_at: Mapped[datetime | None] = mapped_column(default=None)
