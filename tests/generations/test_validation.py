@@ -14,9 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from scripe_api.core.clock import format_timestamp
 from scripe_api.db.clock import db_now
+from scripe_api.settings import Settings
 from tests.assertions import assert_context_headers, assert_error
 from tests.factories import Factory, Tenant
-from tests.jobs.calls import JOB_FIELDS, send_json
+from tests.jobs.calls import JOB_FIELDS, poll_job, send_json
+from tests.workers_support import running_worker
 
 PATH = "/v1/posts/generations"
 SOURCE_TEXT_MAX_BYTES = 100 * 1024
@@ -111,6 +113,17 @@ INVALID: list[tuple[str, BadBody, str]] = [
         "scheduledFor",
     ),
     ("scheduledFor not a time", lambda w: w.body(scheduledFor="next monday"), "scheduledFor"),
+    # Valid local times that no UTC timestamp can hold: never accepted, never queued.
+    (
+        "scheduledFor past year 9999 in UTC",
+        lambda w: w.body(scheduledFor="9999-12-31T23:59:59-05:00"),
+        "scheduledFor",
+    ),
+    (
+        "scheduledFor before year 1 in UTC",
+        lambda w: w.body(scheduledFor="0001-01-01T00:00:00+05:00"),
+        "scheduledFor",
+    ),
     ("language not a string", lambda w: w.body(options={"language": 1}), "options.language"),
     # Text Postgres cannot store is refused up front, not at INSERT time.
     ("NUL in text", lambda w: w.body(source={"text": "a\x00b"}), "source.text"),
@@ -137,6 +150,7 @@ UNPROCESSABLE: list[tuple[str, BadBody, str]] = [
         "source.noteId",
     ),
     ("malformed note id", lambda w: w.body(source={"noteId": "note_\x00"}), "source.noteId"),
+    ("lone surrogate note id", lambda w: w.body(source={"noteId": "\udc80"}), "source.noteId"),
 ]
 
 
@@ -280,6 +294,20 @@ async def test_future_schedule_and_large_wait_are_accepted(
     )
     assert response.status_code == 202, response.text
     assert response.json()["data"]["status"] == "QUEUED"
+
+
+async def test_the_latest_storable_schedule_is_accepted_and_saved(
+    client: httpx.AsyncClient, world: World, settings: Settings
+) -> None:
+    response = await client.post(
+        PATH, headers=world.tenant.headers, json=world.body(scheduledFor="9999-12-31T23:59:59Z")
+    )
+    assert response.status_code == 202, response.text
+    async with running_worker(settings):
+        done = await poll_job(client, world.tenant.headers, response.json()["data"]["id"])
+    assert done["status"] == "DONE", done
+    post = await client.get(f"/v1/posts/{done['result']['postId']}", headers=world.tenant.headers)
+    assert post.json()["data"]["scheduledAt"] == "9999-12-31T23:59:59.000Z"
 
 
 async def test_authentication_comes_before_validation(

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from scripe_api.core.clock import utc_now
@@ -177,3 +178,27 @@ async def test_pages_cover_every_job_once(client: httpx.AsyncClient, factory: Fa
     # Another workspace cannot continue this workspace's list.
     response = await client.get("/v1/jobs", headers=other.headers, params={"cursor": cursor})
     assert_error(response, 400, "bad_cursor")
+
+
+@pytest.mark.parametrize(
+    ("params", "everything"),
+    [
+        ({"dateTo": "9999-12-31"}, True),
+        ({"dateTo": "9999-12-31T23:59:59.999Z"}, True),
+        ({"dateTo": "9999-12-31T23:59:59-23:59"}, True),
+        ({"dateFrom": "0001-01-01"}, True),
+        ({"dateFrom": "0001-01-01T00:00:00+23:59"}, True),
+        ({"dateFrom": "9999-12-31T23:59:59-23:59"}, False),
+        ({"dateTo": "0001-01-01T00:00:00+23:59"}, False),
+        ({"dateFrom": "0001-01-01T00:00:00+23:59", "dateTo": "9999-12-31T23:59:59-23:59"}, True),
+    ],
+    ids=lambda value: str(value),
+)
+async def test_bounds_at_the_calendars_edges_are_clamped_not_errors(
+    client: httpx.AsyncClient, factory: Factory, params: dict[str, str], everything: bool
+) -> None:
+    """Bounds past year 9999 or before year 1 once in UTC hold every job, or none."""
+    tenant = await factory.tenant()
+    project = await factory.project(tenant.workspace.id)
+    job = await submit_generation(client, tenant, project.id)
+    assert await listed_ids(client, tenant, **params) == ([job["id"]] if everything else [])

@@ -43,7 +43,16 @@ def parse_csv(value: str | None, allowed: Iterable[str], name: str) -> list[str]
     return items
 
 
-def _parse_bound(value: str, name: str, *, end_of_day: bool) -> datetime:
+# Python's calendar (and so every stored timestamp) spans years 1 to 9999.
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
+_LATEST = datetime.max.replace(tzinfo=UTC)
+
+
+def _parse_bound(value: str, name: str, *, end_of_day: bool) -> datetime | None:
+    """The bound as an instant: inclusive for `dateFrom`, exclusive for `dateTo` (end of day or
+    the next millisecond). A bound past the calendar's edge (`dateTo=9999-12-31`, an offset that
+    pushes a bound beyond year 9999 or before year 1) is clamped: no bound at all where every
+    row is inside it, the calendar's edge where none is."""
     text = value.strip()
     if len(text) == 10:
         try:
@@ -51,7 +60,9 @@ def _parse_bound(value: str, name: str, *, end_of_day: bool) -> datetime:
         except ValueError:
             raise _bad_date(name) from None
         start = datetime.combine(day, time(0), tzinfo=UTC)
-        return start + timedelta(days=1) if end_of_day else start
+        if not end_of_day:
+            return start
+        return None if day == date.max else start + timedelta(days=1)
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
@@ -60,13 +71,19 @@ def _parse_bound(value: str, name: str, *, end_of_day: bool) -> datetime:
         raise InvalidRequest(
             f"{name} needs a UTC offset (e.g. 2026-05-15T08:00:00Z).", details={"field": name}
         )
-    moment = moment.astimezone(UTC)
+    try:
+        moment = moment.astimezone(UTC)
+    except OverflowError:
+        # Before year 1 or after year 9999 in UTC.
+        is_late = moment.year > 1
+        if end_of_day:
+            return None if is_late else _EARLIEST
+        return _LATEST if is_late else None
+    if not end_of_day:
+        return moment
     # An inclusive instant bound becomes an exclusive one at storage (millisecond) precision.
-    return (
-        moment.replace(microsecond=moment.microsecond // 1000 * 1000) + _MILLISECOND
-        if end_of_day
-        else moment
-    )
+    truncated = moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+    return None if _LATEST - truncated < _MILLISECOND else truncated + _MILLISECOND
 
 
 def _bad_date(name: str) -> InvalidRequest:

@@ -21,9 +21,16 @@ TimestampMs = TIMESTAMP(timezone=True, precision=3)
 
 
 def can_exist(identifier: str) -> bool:
-    """False for an id no row can have: Postgres text cannot hold NUL, so such an id (opaque,
-    never pattern-validated) is simply not found instead of a database error."""
-    return "\x00" not in identifier
+    """False for an id no row can have: Postgres text holds neither NUL nor a lone surrogate
+    (which a JSON body can carry as `\\ud800`), so such an id (opaque, never pattern-validated)
+    is simply not found instead of a database error."""
+    if "\x00" in identifier:
+        return False
+    try:
+        identifier.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class Base(DeclarativeBase):

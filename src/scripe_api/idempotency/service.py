@@ -59,8 +59,11 @@ class Claim:
 
 
 def fingerprint(path: str, canonical_body: str) -> bytes:
-    """SHA-256 of the concrete path and the canonical body (a newline keeps them apart)."""
-    return hashlib.sha256(f"{path}\n{canonical_body}".encode()).digest()
+    """SHA-256 of the concrete path and the canonical body (a newline keeps them apart).
+
+    A body may carry a lone surrogate (`"\\ud800"` is valid JSON); it is hashed as is, so the
+    same request still has the same fingerprint (the operation then refuses the value)."""
+    return hashlib.sha256(f"{path}\n{canonical_body}".encode("utf-8", "surrogatepass")).digest()
 
 
 def is_recorded(error: AppError) -> bool:

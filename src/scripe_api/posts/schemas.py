@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, AwareDatetime, ConfigDict, Field, StrictStr
@@ -39,10 +40,19 @@ def _storable(value: str) -> str:
 # Free text a client sends to be stored (post content, note content, a generation's source).
 StoredText = Annotated[StrictStr, AfterValidator(_storable)]
 
-# A requested schedule, kept at the millisecond precision the API speaks and stores: finer
+def _in_utc(value: datetime) -> datetime:
+    # An offset can push a valid local time past the calendar's edge in UTC (9999-12-31T23:00
+    # at -05:00): such a moment can be neither compared nor stored, so it is refused here.
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("must fall between years 1 and 9999 in UTC") from None
+
+
+# A requested schedule, in UTC at the millisecond precision the API speaks and stores: finer
 # digits are dropped here, so the answer to the write and every later read agree (the database
 # would otherwise round them).
-ScheduleTime = Annotated[AwareDatetime, AfterValidator(truncate_ms)]
+ScheduleTime = Annotated[AwareDatetime, AfterValidator(_in_utc), AfterValidator(truncate_ms)]
 
 
 class PostRead(ApiModel):

@@ -53,9 +53,25 @@ def error_body(error: AppError, request_id: str) -> bytes:
         payload["details"] = error.details
     if error.meta is not None:
         payload["meta"] = error.meta
+    try:
+        body = orjson.dumps({"error": payload})
+    except orjson.JSONEncodeError:
+        # A message naming the input can carry what JSON text cannot (a lone surrogate sent as
+        # `\\ud800`): such characters are shown escaped instead.
+        body = orjson.dumps({"error": _escape_unencodable(payload)})
     # A client may paste its key where an id goes; messages that name the input must not
     # echo it back (nor into a recorded idempotent response).
-    return _API_KEY.sub(b"[redacted]", orjson.dumps({"error": payload}))
+    return _API_KEY.sub(b"[redacted]", body)
+
+
+def _escape_unencodable(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode()
+    if isinstance(value, dict):
+        return {_escape_unencodable(k): _escape_unencodable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_escape_unencodable(item) for item in value]
+    return value
 
 
 class RequestContextMiddleware:
