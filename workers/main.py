@@ -28,7 +28,9 @@ from workers.jobs.sweep_jobs import sweep_jobs
 
 logger = logging.getLogger(__name__)
 _CLOSE_TIMEOUT_SECONDS = 5.0
-_REDIS_RETRY_SECONDS = 1.0
+# Polling again after the queue was unreachable: soon, then at most once a second.
+_REDIS_RETRY_FIRST_SECONDS = 0.1
+_REDIS_RETRY_MAX_SECONDS = 1.0
 # Expired Idempotency-Key records count as absent anyway; the purge only keeps the table small.
 _PURGE_MINUTES = set(range(0, 60, 10))
 
@@ -50,6 +52,7 @@ class ScripeWorker(Worker):
     async def main(self) -> None:
         # Redis unreachable (at start or later): keep the worker and the attempts it runs alive
         # and start polling again; Postgres holds every job, the sweep re-enqueues lost ones.
+        delay = _REDIS_RETRY_FIRST_SECONDS
         while True:
             try:
                 await super().main()
@@ -58,7 +61,12 @@ class ScripeWorker(Worker):
                 if self.stop_requested:
                     raise _StopPolling() from error
                 logger.warning("queue unreachable (%s); retrying", type(error).__name__)
-                await asyncio.sleep(_REDIS_RETRY_SECONDS)
+                # Every pooled connection predates the outage: drop them all now rather than
+                # meet them one failed poll at a time once Redis is back.
+                with contextlib.suppress(RedisError, OSError):
+                    await self.pool.connection_pool.disconnect(inuse_connections=False)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, _REDIS_RETRY_MAX_SECONDS)
 
     async def _poll_iteration(self) -> None:
         if self.stop_requested:

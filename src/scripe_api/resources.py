@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from arq.connections import ArqRedis
 from redis.asyncio import ConnectionPool
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from scripe_api.db.session import UnitOfWork, create_engine, create_sessionmaker, read_only
@@ -17,12 +21,22 @@ def create_redis(settings: Settings, *, for_subscription: bool = False) -> ArqRe
 
     Short socket and connect timeouts: a hung Redis must not hang requests. A subscription
     connection idles between messages, so it has no read timeout (only a connect timeout).
+    A command that meets a dropped connection (Redis restarted since it was pooled) reconnects
+    and runs once more, so stale pooled connections cost no failed command once Redis is back.
+    Not the subscription's: a lost subscription may have missed notifications, and its owner
+    must see the loss (to wake every waiter) rather than reconnect silently.
     """
+    retry: dict[str, Any] = (
+        {}
+        if for_subscription
+        else {"retry": Retry(NoBackoff(), 1), "retry_on_error": [RedisConnectionError]}
+    )
     pool = ConnectionPool.from_url(
         settings.redis_url,
         socket_timeout=None if for_subscription else settings.redis_socket_timeout_seconds,
         socket_connect_timeout=settings.redis_socket_timeout_seconds,
         max_connections=256,
+        **retry,
     )
     return ArqRedis(connection_pool=pool)
 

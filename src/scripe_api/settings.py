@@ -116,6 +116,12 @@ class Settings(BaseSettings):
     )
 
     max_body_bytes: int = Field(256 * 1024, description="Whole-body cap for requests (413).")
+    max_url_bytes: int = Field(
+        8192, ge=256, description="Longest request URL (path and query) accepted (414)."
+    )
+    max_header_bytes: int = Field(
+        32768, ge=1024, description="Most header bytes one request may send, in all (431)."
+    )
     large_body_paths: dict[str, int] = Field(
         default_factory=lambda: {"/v1/knowledge": 1_153_434},
         description="Paths with a larger body cap (bytes); knowledge ingest takes 1.1 MB.",

@@ -171,3 +171,33 @@ async def test_redis_emptied_twice_with_jobs_queued_and_running(
     posts = await posts_of(fault_sessionmaker, tenant.workspace.id)
     assert per_job(posts) == dict.fromkeys(job_ids, 1)
     assert_reconciled_once(await read_ledger(fault_sessionmaker, tenant.workspace.id), job_ids)
+
+
+# With the fix the worker polls again about a second after Redis returns; before it, each of
+# its stale pooled connections failed one poll a second (14-16 s under load).
+BACK_TO_WORK_WITHIN_SECONDS = 6.0
+
+
+async def test_worker_takes_jobs_again_promptly_after_redis_restarts_under_load(
+    fault_settings: Settings,
+    fault_stack: EmbeddedStack,
+    fault_factory: Factory,
+    fault_redis: Redis,
+    tmp_path: Path,
+) -> None:
+    tenant = await fault_factory.tenant(plan="ENTERPRISE")
+    project = await fault_factory.project(tenant.workspace.id)
+    async with (
+        api_process(fault_settings, tmp_path / "api.log") as api,
+        worker_process(fault_settings, tmp_path / "worker.log"),
+        client_of(api, **tenant.headers) as client,
+    ):
+        # Many attempts at once leave the worker's pool full of connections, then idle.
+        load = [(await submit(client, project.id, script(sleep_ms=300)))["id"] for _ in range(40)]
+        await settle(client, load)
+        fault_stack.redis.stop()
+        fault_stack.redis.start()
+        # Under load again: the worker's stale connections are all in use at once.
+        after = [(await submit(client, project.id, script(sleep_ms=50)))["id"] for _ in range(40)]
+        done = await settle(client, after, within=BACK_TO_WORK_WITHIN_SECONDS)
+    assert {job["status"] for job in done} == {"DONE"}

@@ -13,7 +13,6 @@ from starlette.responses import Response
 from starlette.routing import Match
 from starlette.types import Scope
 
-from scripe_api.api.middleware.request_context import error_body
 from scripe_api.core.errors import (
     AppError,
     BadPagination,
@@ -23,6 +22,7 @@ from scripe_api.core.errors import (
     NotFound,
     ServiceUnavailable,
     Unprocessable,
+    error_body,
 )
 from scripe_api.db.errors import is_database_unavailable
 from scripe_api.generations.schemas import SOURCE_TAGS

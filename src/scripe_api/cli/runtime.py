@@ -37,6 +37,8 @@ from scripe_api.resources import create_redis
 from scripe_api.settings import Settings
 
 APP_FACTORY = "scripe_api.asgi:create_app_from_env"
+# By import path: `serve --workers N` pickles the config for its processes.
+HTTP_PROTOCOL = "scripe_api.api.protocol:BoundedHttpProtocol"
 
 
 def dev(
@@ -87,7 +89,13 @@ def serve(
         if workers > 1:
             # Each process builds its own app (and its own pools) from the same environment.
             config = uvicorn.Config(
-                APP_FACTORY, factory=True, host=host, port=port, workers=workers, log_config=None
+                APP_FACTORY,
+                factory=True,
+                host=host,
+                port=port,
+                workers=workers,
+                log_config=None,
+                http=HTTP_PROTOCOL,
             )
             sock.set_inheritable(True)
             with shared_metrics_directory():

@@ -20,6 +20,7 @@ from typing import Any
 import uvicorn
 from starlette.types import ASGIApp
 
+from scripe_api.api.protocol import BoundedHttpProtocol
 from scripe_api.cli.errors import CliError
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -99,7 +100,8 @@ async def serve_until_stopped(
     signal forces both. `is_stop_requested` reports a signal that came before these handlers.
     """
     # log_config=None: uvicorn's lines go through the root logger that configure_logging set.
-    server = _Server(uvicorn.Config(app, lifespan="on", log_config=None), on_started)
+    config = uvicorn.Config(app, lifespan="on", log_config=None, http=BoundedHttpProtocol)
+    server = _Server(config, on_started)
     run = _Supervision(server, companions, on_stopping)
     loop = asyncio.get_running_loop()
 

@@ -1,15 +1,21 @@
-"""The one error hierarchy. Every failure a client can see is an `AppError` with a stable code.
+"""The one error hierarchy and its one renderer. Every failure a client can see is an
+`AppError` with a stable code, rendered by `error_body` into the §1.4 envelope.
 
-Domain code raises these (never HTTP exceptions); `api.error_handlers` renders all of them, and
-everything else that escapes, through one envelope.
+Domain code raises these (never HTTP exceptions); the API's handlers, its outermost middleware
+and the HTTP protocol itself render them, and everything else that escapes, through
+`error_body`.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+import orjson
+
 DOCS_URL = "https://docs.scripe.io/api/v1/errors#{code}"
+_API_KEY = re.compile(rb"scripe_sk_[A-Za-z]+_[0-9A-Za-z]+")
 
 
 class AppError(Exception):
@@ -112,6 +118,22 @@ class PayloadTooLarge(AppError):
     default_message = "The request body is too large."
 
 
+class UriTooLong(AppError):
+    """Answered by the HTTP protocol itself, before routing (see `api.protocol`)."""
+
+    code = "uri_too_long"
+    status_code = 414
+    default_message = "The request URL is too long."
+
+
+class HeadersTooLarge(AppError):
+    """Answered by the HTTP protocol itself, before routing (see `api.protocol`)."""
+
+    code = "headers_too_large"
+    status_code = 431
+    default_message = "The request headers are too large."
+
+
 class Unprocessable(AppError):
     code = "unprocessable"
     status_code = 422
@@ -134,3 +156,35 @@ class ServiceUnavailable(AppError):
     code = "service_unavailable"
     status_code = 503
     default_message = "The service is temporarily unavailable; retry shortly."
+
+
+def error_body(error: AppError, request_id: str) -> bytes:
+    payload: dict[str, Any] = {
+        "code": error.code,
+        "message": error.message,
+        "request_id": request_id,
+        "docs_url": DOCS_URL.format(code=error.code),
+    }
+    if error.details is not None:
+        payload["details"] = error.details
+    if error.meta is not None:
+        payload["meta"] = error.meta
+    try:
+        body = orjson.dumps({"error": payload})
+    except orjson.JSONEncodeError:
+        # A message naming the input can carry what JSON text cannot (a lone surrogate sent as
+        # `\\ud800`): such characters are shown escaped instead.
+        body = orjson.dumps({"error": _escape_unencodable(payload)})
+    # A client may paste its key where an id goes; messages that name the input must not
+    # echo it back (nor into a recorded idempotent response).
+    return _API_KEY.sub(b"[redacted]", body)
+
+
+def _escape_unencodable(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode()
+    if isinstance(value, dict):
+        return {_escape_unencodable(k): _escape_unencodable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_escape_unencodable(item) for item in value]
+    return value

@@ -24,9 +24,8 @@ from fastapi.routing import APIRoute, serialize_response
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.routing import replace_params
 
-from scripe_api.api.middleware.request_context import error_body
 from scripe_api.core.canonical_json import canonical_json
-from scripe_api.core.errors import AppError
+from scripe_api.core.errors import AppError, error_body
 from scripe_api.db.session import UnitOfWork
 from scripe_api.idempotency import service
 from scripe_api.idempotency.errors import IdempotencyKeyConflict, IdempotencyKeyInUse

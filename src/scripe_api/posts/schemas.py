@@ -40,6 +40,7 @@ def _storable(value: str) -> str:
 # Free text a client sends to be stored (post content, note content, a generation's source).
 StoredText = Annotated[StrictStr, AfterValidator(_storable)]
 
+
 def _in_utc(value: datetime) -> datetime:
     # An offset can push a valid local time past the calendar's edge in UTC (9999-12-31T23:00
     # at -05:00): such a moment can be neither compared nor stored, so it is refused here.

@@ -8,7 +8,7 @@ from scripe_api.api.access import RateBucket
 from scripe_api.auth.principal import Principal
 from scripe_api.core.errors import RateLimited
 from scripe_api.observability.metrics import RATE_LIMIT_REJECTIONS
-from scripe_api.ratelimit.limiter import SlidingWindowLimiter
+from scripe_api.ratelimit.limiter import Decision, SlidingWindowLimiter
 from scripe_api.settings import Settings
 
 
@@ -25,7 +25,9 @@ class RateLimitHook:
         limit = self.limit_for(principal.plan, bucket)
         decision = await self._limiter.hit(principal.workspace_id, bucket, limit)
         if decision is None:
-            return
+            # Failing open (Redis unreachable): nothing was counted, so the whole limit is
+            # what the client may still use; the headers are on every authenticated response.
+            decision = Decision(allowed=True, limit=limit, remaining=limit, reset_seconds=0)
         headers = decision.headers()
         request.state.response_headers.update(headers)
         if not decision.allowed:

@@ -9,19 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
-from typing import Any
 
-import orjson
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from scripe_api.core.errors import (
-    DOCS_URL,
     AppError,
     InternalError,
     PayloadTooLarge,
     VersionUnsupported,
+    error_body,
 )
 from scripe_api.core.ids import new_id
 from scripe_api.core.logging import bind_request
@@ -32,7 +29,6 @@ logger = logging.getLogger(__name__)
 VERSION_HEADER = "scripe-api-version"
 
 
-_API_KEY = re.compile(rb"scripe_sk_[A-Za-z]+_[0-9A-Za-z]+")
 # A refused body is drained (see `_drain`) up to this size and for at most this long.
 _DRAIN_MAX_BYTES = 32 * 1024 * 1024
 _DRAIN_MAX_SECONDS = 10.0
@@ -40,38 +36,6 @@ _DRAIN_MAX_SECONDS = 10.0
 
 class _BodyTooLarge(Exception):
     """A body without Content-Length grew past its cap while being read."""
-
-
-def error_body(error: AppError, request_id: str) -> bytes:
-    payload: dict[str, Any] = {
-        "code": error.code,
-        "message": error.message,
-        "request_id": request_id,
-        "docs_url": DOCS_URL.format(code=error.code),
-    }
-    if error.details is not None:
-        payload["details"] = error.details
-    if error.meta is not None:
-        payload["meta"] = error.meta
-    try:
-        body = orjson.dumps({"error": payload})
-    except orjson.JSONEncodeError:
-        # A message naming the input can carry what JSON text cannot (a lone surrogate sent as
-        # `\\ud800`): such characters are shown escaped instead.
-        body = orjson.dumps({"error": _escape_unencodable(payload)})
-    # A client may paste its key where an id goes; messages that name the input must not
-    # echo it back (nor into a recorded idempotent response).
-    return _API_KEY.sub(b"[redacted]", body)
-
-
-def _escape_unencodable(value: Any) -> Any:
-    if isinstance(value, str):
-        return value.encode("utf-8", "backslashreplace").decode()
-    if isinstance(value, dict):
-        return {_escape_unencodable(k): _escape_unencodable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_escape_unencodable(item) for item in value]
-    return value
 
 
 class RequestContextMiddleware:
