@@ -138,17 +138,19 @@ class Database:
     def explain(self, size: str, workspace_id: str, job_id: str) -> dict[str, str]:
         """EXPLAIN ANALYZE of what GET job and GET jobs?limit=50 run: plan and server time,
         free of HTTP and scheduling noise."""
-        queries = {
-            "get_job": ("SELECT * FROM jobs WHERE workspace_id = $1 AND id = $2", [job_id]),
-            "list_jobs": (
-                "SELECT * FROM jobs WHERE workspace_id = $1 "
-                "ORDER BY created_at DESC, id DESC LIMIT 51",
-                [],
-            ),
+        from scripe_api.jobs import repository
+
+        # The statements the service prepares, with the parameters these requests bind.
+        page = repository.list_statement(
+            types=False, statuses=False, start=False, end=False, after=False
+        )
+        queries: dict[str, tuple[str, list[object]]] = {
+            "get_job": (repository.READ_JOB, [job_id, workspace_id]),
+            "list_jobs": (page, [workspace_id, 51, None, None, None, None, None, None]),
         }
         plans: dict[str, str] = {}
-        for name, (query, extra) in queries.items():
-            rows = self.sql(f"EXPLAIN (ANALYZE, FORMAT JSON) {query}", workspace_id, *extra)
+        for name, (query, arguments) in queries.items():
+            rows = self.sql(f"EXPLAIN (ANALYZE, FORMAT JSON) {query}", *arguments)
             plan = json.loads(rows[0][0])[0]
             node = plan["Plan"]
             while node.get("Node Type") == "Limit" and node.get("Plans"):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 
@@ -20,60 +19,6 @@ def _uvloop() -> None:
     import uvloop
 
     uvloop.install()
-
-
-def _fast_timestamp() -> None:
-    """format_timestamp without strftime (same output for years ≥ 1000)."""
-    from scripe_api.core import clock
-
-    original = clock.format_timestamp
-
-    def format_timestamp(value: datetime) -> str:
-        if value.tzinfo is not UTC:
-            value = value.astimezone(UTC)
-        if value.year < 1000:
-            return original(value)
-        return value.isoformat(timespec="milliseconds")[:-6] + "Z"
-
-    clock.format_timestamp = format_timestamp
-
-
-def _sync_services() -> None:
-    """`get_services` as a plain function again (FastAPI runs it in a worker thread): the code
-    before the change, to measure it."""
-    from scripe_api.api import dependencies
-    from scripe_api.api.state import Services
-
-    def get_services(request: Any) -> Services:
-        services: Services = request.app.state.services
-        return services
-
-    depends = getattr(dependencies.ServicesDep, "__metadata__")[0]  # noqa: B009
-    object.__setattr__(depends, "dependency", get_services)
-
-
-def _light_ping() -> None:
-    """pool_pre_ping as one round trip (`SELECT 1`) instead of three (BEGIN; `;`; ROLLBACK)."""
-    from sqlalchemy.dialects.postgresql import asyncpg as dialect
-
-    async def _async_ping(self: Any) -> None:
-        # Simple query protocol: no prepared statement, so PgBouncer (transaction mode) is fine.
-        await self._connection.execute("SELECT 1")
-
-    setattr(dialect.AsyncAdapt_asyncpg_connection, "_async_ping", _async_ping)  # noqa: B010
-
-
-def _no_pre_ping() -> None:
-    """No pool_pre_ping at all (a connection broken by a Postgres restart fails one request)."""
-    from scripe_api.db import session
-
-    original = getattr(session, "create_async_engine")  # noqa: B009
-
-    def create_async_engine(*args: Any, **kwargs: Any) -> Any:
-        kwargs["pool_pre_ping"] = False
-        return original(*args, **kwargs)
-
-    setattr(session, "create_async_engine", create_async_engine)  # noqa: B010
 
 
 def _no_access_log() -> None:
@@ -92,10 +37,6 @@ def _no_access_log() -> None:
 EXPERIMENTS: dict[str, Callable[[], None]] = {
     "none": lambda: None,
     "uvloop": _uvloop,
-    "fast_timestamp": _fast_timestamp,
-    "sync_services": _sync_services,
-    "light_ping": _light_ping,
-    "no_pre_ping": _no_pre_ping,
     "no_access_log": _no_access_log,
 }
 

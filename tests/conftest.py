@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import (
 
 from scripe_api.db import migrations
 from scripe_api.db.base import Base
+from scripe_api.db.pool import Database
 from scripe_api.embedded import EmbeddedStack
 from scripe_api.main import ScripeApp, create_app
 from scripe_api.settings import Settings
@@ -95,6 +96,14 @@ async def engine(base_settings: Settings, migrated: None) -> AsyncIterator[Async
     engine = create_async_engine(base_settings.database_url, pool_size=5)
     yield engine
     await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+async def database(base_settings: Settings, migrated: None) -> AsyncIterator[Database]:
+    """The hot path's pool, for tests that drive repositories directly."""
+    database = Database(base_settings, application_name="scripe-tests")
+    yield database
+    await database.close()
 
 
 @pytest.fixture(scope="session")

@@ -6,22 +6,16 @@ import asyncio
 
 from scripe_api.generations.runner import run_generation
 from scripe_api.jobs.execution import WorkerDeps
-from scripe_api.jobs.hooks import JobHooks
 from scripe_api.knowledge.runner import run_text_ingest
 from scripe_api.providers.registry import ProviderRegistry
 from scripe_api.resources import Resources
 from scripe_api.settings import Settings
-from scripe_api.spend.service import reconcile_job
 
 
 def build_deps(settings: Settings, providers: ProviderRegistry | None = None) -> WorkerDeps:
-    resources = Resources.open(settings, application_name="scripe-worker")
-    hooks = JobHooks()
-    hooks.on_terminal(reconcile_job)
     return WorkerDeps(
-        resources=resources,
+        resources=Resources.open(settings, application_name="scripe-worker"),
         providers=providers or ProviderRegistry(settings),
-        hooks=hooks,
         handlers={"POST_GENERATION": run_generation, "KB_INGEST_TEXT": run_text_ingest},
         provider_slots=asyncio.Semaphore(settings.provider_concurrency),
     )

@@ -12,7 +12,9 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from scripe_api.db.session import UnitOfWork, create_engine, create_sessionmaker, read_only
+from scripe_api.db.pool import Database
+from scripe_api.db.session import create_engine, create_sessionmaker
+from scripe_api.db.transaction import UnitOfWork
 from scripe_api.settings import Settings
 
 
@@ -44,28 +46,29 @@ def create_redis(settings: Settings, *, for_subscription: bool = False) -> ArqRe
 @dataclass
 class Resources:
     settings: Settings
+    # The hot paths' pool (requests, job attempts, the sweep): statements prepared on asyncpg.
+    database: Database
+    # The ORM's small pool, for the rare paths (operators' commands, housekeeping).
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
     redis: ArqRedis
-    # Reads that need no transaction: each statement runs on its own (AUTOCOMMIT), which saves
-    # the BEGIN and COMMIT round trips of every GET.
-    read_sessionmaker: async_sessionmaker[AsyncSession]
 
     @classmethod
     def open(cls, settings: Settings, *, application_name: str = "scripe-api") -> Resources:
         engine = create_engine(settings, application_name=application_name)
         return cls(
             settings=settings,
+            database=Database(settings, application_name=application_name),
             engine=engine,
             sessionmaker=create_sessionmaker(engine),
             redis=create_redis(settings),
-            read_sessionmaker=create_sessionmaker(read_only(engine)),
         )
 
-    def unit_of_work(self, *, read_only: bool = False) -> UnitOfWork:
-        """One transaction; `read_only`: a request that only reads, statement by statement."""
-        return UnitOfWork(self.read_sessionmaker if read_only else self.sessionmaker)
+    def unit_of_work(self, tenant: str | None = None) -> UnitOfWork:
+        """One transaction on the hot path's pool (within `tenant`'s share when named)."""
+        return UnitOfWork(self.database, tenant)
 
     async def close(self) -> None:
         await self.redis.aclose(close_connection_pool=True)
+        await self.database.close()
         await self.engine.dispose()

@@ -127,8 +127,25 @@ class Settings(BaseSettings):
         description="Paths with a larger body cap (bytes); knowledge ingest takes 1.1 MB.",
     )
 
-    db_pool_size: int = Field(10, description="Connections kept in each process's pool.")
-    db_max_overflow: int = Field(5, description="Extra connections a pool may open at peak.")
+    db_pool_size: int = Field(
+        10, ge=1, description="Connections of each process's pool for requests and job attempts."
+    )
+    db_max_overflow: int = Field(
+        5, ge=0, description="Extra connections that pool may open at peak (closed when idle)."
+    )
+    db_tenant_share: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="The part of a process's pool one workspace may hold at once; its requests "
+        "beyond that wait for its own connections, never another workspace's.",
+    )
+    db_orm_pool_size: int = Field(
+        2,
+        ge=1,
+        description="Connections of the second, small pool the rare paths use (the CLI, "
+        "housekeeping); its overflow is the same size again.",
+    )
     db_pool_timeout_seconds: float = Field(
         5.0, description="How long a request waits for a pooled connection before 503."
     )

@@ -1,5 +1,5 @@
 """Connections Postgres dropped (a restart, a failover) are replaced without restarting the
-process: an idle one unseen, by a ping at checkout; a busy one at the cost of one 503."""
+process."""
 
 from __future__ import annotations
 
@@ -24,25 +24,13 @@ async def drop_service_connections(sessionmaker: async_sessionmaker[AsyncSession
         return int(result.scalar_one())
 
 
-async def test_a_dropped_idle_connection_is_replaced_unseen(
+async def test_dropped_connections_are_replaced_without_a_5xx_storm(
     settings: Settings, factory: Factory, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
+    """asyncpg sees a connection Postgres closed as soon as the close arrives, and the pool
+    replaces it at checkout; one caught in use fails its statement: at most one 503."""
     tenant = await factory.tenant()
-    app = create_app(settings.model_copy(update={"db_ping_idle_seconds": 0}))
-    async with serve(app) as client:
-        assert (await client.get("/v1/projects", headers=tenant.headers)).status_code == 200
-        assert await drop_service_connections(sessionmaker) >= 1
-        for _ in range(3):
-            response = await client.get("/v1/projects", headers=tenant.headers)
-            assert response.status_code == 200, response.text
-
-
-async def test_a_dropped_busy_connection_costs_one_503_never_a_500(
-    settings: Settings, factory: Factory, sessionmaker: async_sessionmaker[AsyncSession]
-) -> None:
-    tenant = await factory.tenant()
-    app = create_app(settings.model_copy(update={"db_ping_idle_seconds": 3600}))
-    async with serve(app) as client:
+    async with serve(create_app(settings)) as client:
         assert (await client.get("/v1/projects", headers=tenant.headers)).status_code == 200
         assert await drop_service_connections(sessionmaker) >= 1
         statuses = []
@@ -52,6 +40,5 @@ async def test_a_dropped_busy_connection_costs_one_503_never_a_500(
             if response.status_code == 503:
                 assert response.json()["error"]["code"] == "service_unavailable"
                 assert response.headers["retry-after"].isdigit()
-        # The first request finds its connection dead; SQLAlchemy then recycles the pool.
-        assert statuses[0] == 503
-        assert statuses[1:] == [200, 200, 200], statuses
+    assert statuses.count(503) <= 1, statuses
+    assert statuses[1:] == [200, 200, 200], statuses

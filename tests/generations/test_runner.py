@@ -11,9 +11,9 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from scripe_api.core.clock import format_timestamp
-from scripe_api.db.clock import db_now
 from scripe_api.db.models import Project
 from scripe_api.settings import Settings
+from tests.clock import db_now
 from tests.factories import Factory, Tenant
 from tests.jobs.calls import (
     poll_job,
@@ -39,8 +39,7 @@ async def read_post(client: httpx.AsyncClient, tenant: Tenant, post_id: str) -> 
 async def database_now_plus(
     sessionmaker: async_sessionmaker[AsyncSession], delta: timedelta
 ) -> str:
-    async with sessionmaker() as session:
-        return format_timestamp(await db_now(session) + delta)
+    return format_timestamp(await db_now(sessionmaker) + delta)
 
 
 async def test_done_job_names_a_draft_post(

@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from scripe_api.core.clock import format_timestamp
-from scripe_api.db.clock import db_now
 from scripe_api.settings import Settings
 from tests.assertions import assert_context_headers, assert_error
+from tests.clock import db_now
 from tests.factories import Factory, Tenant
 from tests.jobs.calls import JOB_FIELDS, poll_job, send_json
 from tests.workers_support import running_worker
@@ -190,8 +190,7 @@ async def test_malformed_json_is_an_invalid_request(
 async def test_schedule_in_the_past_is_unprocessable(
     client: httpx.AsyncClient, world: World, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
-    async with sessionmaker() as session:
-        now = await db_now(session)
+    now = await db_now(sessionmaker)
     for moment in (now - timedelta(seconds=1), now - timedelta(days=400)):
         response = await client.post(
             PATH, headers=world.tenant.headers, json=world.body(scheduledFor=moment.isoformat())
@@ -285,8 +284,7 @@ async def test_note_of_the_project_is_accepted(client: httpx.AsyncClient, world:
 async def test_future_schedule_and_large_wait_are_accepted(
     client: httpx.AsyncClient, world: World, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
-    async with sessionmaker() as session:
-        later = await db_now(session) + timedelta(days=2)
+    later = await db_now(sessionmaker) + timedelta(days=2)
     response = await client.post(
         PATH,
         headers=world.tenant.headers,

@@ -9,8 +9,9 @@ import pytest
 from fastapi import APIRouter, Depends
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from scripe_api.api.access import Access, GuardedRoute
+from scripe_api.api.access import Access
 from scripe_api.api.dependencies import UnitOfWorkDep
+from scripe_api.api.pipeline import GuardedRoute
 from scripe_api.api.schemas import ApiModel, Envelope
 from scripe_api.auth.principal import Principal
 from scripe_api.core.errors import AppError

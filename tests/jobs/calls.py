@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from scripe_api.db.models import Post
+from scripe_api.db.pool import Database
 from scripe_api.jobs import repository
 from tests.factories import Tenant
 
@@ -121,10 +122,9 @@ async def posts_of_job(sessionmaker: async_sessionmaker[AsyncSession], job_id: s
         return list((await session.scalars(select(Post).where(Post.job_id == job_id))).all())
 
 
-async def claim_and_die(
-    sessionmaker: async_sessionmaker[AsyncSession], job_id: str, attempt: int, lease: timedelta
-) -> bool:
+async def claim_and_die(database: Database, job_id: str, attempt: int, lease: timedelta) -> bool:
     """What a worker that dies right after claiming leaves behind: the claim, committed, and
     never a heartbeat. False when the claim did not match (status, attempt or lease)."""
-    async with sessionmaker() as session, session.begin():
-        return await repository.claim(session, job_id, attempt, lease) is not None
+    async with database.connection() as connection:
+        claimed = await repository.claim(connection, job_id, attempt, lease.total_seconds())
+    return claimed is not None

@@ -11,6 +11,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from scripe_api.db.pool import Database
 from scripe_api.jobs.execution import run_attempt
 from scripe_api.settings import Settings
 from tests.assertions import assert_error
@@ -71,6 +72,7 @@ async def test_cancel_of_a_queued_job(
 
 
 async def test_only_queued_jobs_can_be_cancelled(
+    database: Database,
     client: httpx.AsyncClient,
     factory: Factory,
     settings: Settings,
@@ -81,7 +83,7 @@ async def test_only_queued_jobs_can_be_cancelled(
     running, done, cancelled = [
         (await submit_generation(client, tenant, project.id))["id"] for _ in range(3)
     ]
-    assert await claim_and_die(sessionmaker, running, 1, timedelta(minutes=1))
+    assert await claim_and_die(database, running, 1, timedelta(minutes=1))
     async with worker_deps(settings) as deps:
         assert await run_attempt(deps, done, 1) == "done"
     assert (await cancel(client, tenant.headers, cancelled)).status_code == 200

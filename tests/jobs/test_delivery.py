@@ -11,6 +11,7 @@ from arq.constants import default_queue_name
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from scripe_api.db.pool import Database
 from scripe_api.jobs.queue import queue_job_id
 from scripe_api.jobs.sweep import sweep
 from scripe_api.main import create_app
@@ -95,6 +96,7 @@ async def test_emptied_redis_loses_no_job(
 
 
 async def test_worker_lost_on_every_attempt_fails_the_job(
+    database: Database,
     client: httpx.AsyncClient,
     factory: Factory,
     settings: Settings,
@@ -108,16 +110,16 @@ async def test_worker_lost_on_every_attempt_fails_the_job(
     project = await factory.project(tenant.workspace.id)
     job_id = (await submit_generation(client, tenant, project.id))["id"]
     async with worker_deps(fast) as deps:
-        assert await claim_and_die(sessionmaker, job_id, 1, lease)
+        assert await claim_and_die(database, job_id, 1, lease)
         for attempt in (2, 3):
-            assert not await claim_and_die(sessionmaker, job_id, attempt, lease)
+            assert not await claim_and_die(database, job_id, attempt, lease)
             # Once the lease has expired the sweep hands the job to the next attempt ...
             await eventually(lambda: sweep(deps), lambda report: report.retried > 0)
             job = await get_job(client, tenant, job_id)
             assert job["status"] == "RUNNING"
             assert job["attemptCount"] == attempt - 1
             # ... whose worker dies as well.
-            assert await claim_and_die(sessionmaker, job_id, attempt, lease)
+            assert await claim_and_die(database, job_id, attempt, lease)
         await eventually(lambda: sweep(deps), lambda report: report.exhausted > 0)
     failed = await get_job(client, tenant, job_id)
     assert failed["status"] == "FAILED", failed

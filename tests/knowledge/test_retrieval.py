@@ -3,13 +3,14 @@ documents, never another project's or another workspace's."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from scripe_api.core.clock import utc_now
 from scripe_api.core.ids import new_id
-from scripe_api.db.models import Job
+from scripe_api.db.pool import Database
 from scripe_api.generations.runner import run_generation
+from scripe_api.jobs import repository as jobs
+from scripe_api.jobs.execution import ClaimedJob
 from scripe_api.knowledge import repository
 from scripe_api.knowledge.chunking import chunk_text
 from scripe_api.providers.base import GeneratedPost, GenerationContext, ProgressCallback
@@ -38,29 +39,50 @@ async def add(
         )
 
 
+async def claimed_generation(
+    database: Database, workspace_id: str, project_id: str, source: str
+) -> ClaimedJob:
+    """A generation from `source`, as its first attempt's claim reads it (passages included)."""
+    job_id = new_id("job")
+    async with database.connection() as connection:
+        await connection.execute(
+            jobs.INSERT_JOB,
+            job_id,
+            workspace_id,
+            project_id,
+            "POST_GENERATION",
+            "test",
+            {"source": {"text": source}},
+            None,
+            utc_now(),
+        )
+        row = await jobs.claim(connection, job_id, 1, 60.0)
+    assert row is not None
+    return ClaimedJob.of(row)
+
+
 async def passages(
-    sessionmaker: async_sessionmaker[AsyncSession], workspace_id: str, project_id: str, source: str
+    database: Database, workspace_id: str, project_id: str, source: str
 ) -> list[str]:
-    async with sessionmaker() as session:
-        return await repository.relevant_passages(session, workspace_id, project_id, source)
+    return (await claimed_generation(database, workspace_id, project_id, source)).passages
 
 
 async def test_the_most_relevant_passage_ranks_first(
-    factory: Factory, sessionmaker: async_sessionmaker[AsyncSession]
+    database: Database, factory: Factory, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
     workspace = await factory.workspace()
     project = await factory.project(workspace.id)
     for text in (HIRING, PRICING, COFFEE):
         await add(sessionmaker, workspace.id, project.id, text)
     source = "A post about our new pricing: the growth tier and annual plans (don't panic!)."
-    found = await passages(sessionmaker, workspace.id, project.id, source)
+    found = await passages(database, workspace.id, project.id, source)
     assert found[0] == PRICING
     assert COFFEE not in found
-    assert await passages(sessionmaker, workspace.id, project.id, "zebra quokka") == []
+    assert await passages(database, workspace.id, project.id, "zebra quokka") == []
 
 
 async def test_workspace_wide_documents_reach_every_project_of_that_workspace_only(
-    factory: Factory, sessionmaker: async_sessionmaker[AsyncSession]
+    database: Database, factory: Factory, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
     workspace = await factory.workspace()
     first = await factory.project(workspace.id, name="First")
@@ -71,10 +93,10 @@ async def test_workspace_wide_documents_reach_every_project_of_that_workspace_on
     await add(sessionmaker, workspace.id, first.id, HIRING)
     await add(sessionmaker, other_workspace.id, None, "Hiring engineers in Lisbon, pricing tiers.")
     source = "pricing tiers and hiring engineers in Lisbon"
-    assert set(await passages(sessionmaker, workspace.id, first.id, source)) == {PRICING, HIRING}
+    assert set(await passages(database, workspace.id, first.id, source)) == {PRICING, HIRING}
     # Another project's document is not this project's knowledge.
-    assert await passages(sessionmaker, workspace.id, second.id, source) == [PRICING]
-    assert PRICING not in await passages(sessionmaker, other_workspace.id, foreign.id, source)
+    assert await passages(database, workspace.id, second.id, source) == [PRICING]
+    assert PRICING not in await passages(database, other_workspace.id, foreign.id, source)
 
 
 class CapturingProvider:
@@ -93,22 +115,17 @@ class CapturingProvider:
 
 
 async def test_a_generation_is_given_the_relevant_passages(
-    factory: Factory, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
+    factory: Factory,
+    settings: Settings,
+    database: Database,
+    sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     workspace = await factory.workspace()
     project = await factory.project(workspace.id)
     await add(sessionmaker, workspace.id, project.id, HIRING)
     await add(sessionmaker, workspace.id, None, PRICING)
-    job_input: dict[str, Any] = {"source": {"text": "Announcing annual pricing plans."}}
-    job = Job(
-        id=new_id("job"),
-        workspace_id=workspace.id,
-        project_id=project.id,
-        type="POST_GENERATION",
-        status="RUNNING",
-        key_mode="test",
-        input=job_input,
-        attempt_count=1,
+    job = await claimed_generation(
+        database, workspace.id, project.id, "Announcing annual pricing plans."
     )
     provider = CapturingProvider()
 

@@ -10,6 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from scripe_api.db.pool import Database
 from scripe_api.settings import Settings
 from tests.assertions import eventually
 from tests.cli.conftest import free_port
@@ -37,6 +38,7 @@ async def scrape(url: str) -> Samples | None:
 
 
 async def test_worker_exports_job_counters_durations_sweep_repairs_and_queue_depth(
+    database: Database,
     client: httpx.AsyncClient,
     factory: Factory,
     settings: Settings,
@@ -52,7 +54,7 @@ async def test_worker_exports_job_counters_durations_sweep_repairs_and_queue_dep
     crashed = await submit_generation(client, tenant, project.id)
     # Redis emptied (the two QUEUED jobs' enqueues are lost) and a worker that died right after
     # claiming `crashed`: the sweep must repair all three.
-    assert await claim_and_die(sessionmaker, crashed["id"], 1, timedelta(seconds=0.2))
+    assert await claim_and_die(database, crashed["id"], 1, timedelta(seconds=0.2))
     await redis.flushdb()
 
     port = free_port()

@@ -8,10 +8,13 @@ import httpx
 from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from scripe_api.core.clock import utc_now
+from scripe_api.core.ids import new_id
 from scripe_api.db.models import ProviderCall, SpendBucket, SpendReservation
+from scripe_api.db.pool import Database
+from scripe_api.jobs.submission import SUBMIT_JOB
 from scripe_api.main import create_app
 from scripe_api.settings import Settings
-from scripe_api.spend import repository as spend_repository
 from scripe_api.spend import service as spend
 from tests.apps import serve
 from tests.factories import Factory, Tenant
@@ -175,6 +178,7 @@ async def test_provider_errors_bill_nothing_and_failed_job_is_refunded(
 
 
 async def test_crashed_attempt_is_charged_its_estimate_and_reconciled_once(
+    database: Database,
     client: httpx.AsyncClient,
     settings: Settings,
     factory: Factory,
@@ -184,8 +188,8 @@ async def test_crashed_attempt_is_charged_its_estimate_and_reconciled_once(
     project = await factory.project(tenant.workspace.id)
     job = (await submit(client, tenant, project.id)).json()["data"]
     # Attempt 1: a worker claims the job, starts a provider call, and dies before it returns.
-    assert await claim_and_die(sessionmaker, job["id"], 1, timedelta(seconds=0.2))
-    await spend.start_call(sessionmaker, job["id"], 1, "scripted", "script-1")
+    assert await claim_and_die(database, job["id"], 1, timedelta(seconds=0.2))
+    await spend.start_call(database, job["id"], 1, "scripted", "script-1")
     async with running_worker(settings):
         done = await poll_job(client, tenant.headers, job["id"], until=TERMINAL)
     assert done["status"] == "DONE"
@@ -273,39 +277,57 @@ async def test_a_402_is_not_recorded_so_the_same_key_runs_again_later(
 
 
 async def test_a_refused_reservation_leaves_no_lock_behind(
-    factory: Factory, sessionmaker: async_sessionmaker[AsyncSession]
+    factory: Factory, database: Database, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
-    """While the refused request's transaction is still open, another transaction can update
-    the bucket at once (a reconciliation, a refund): the refusal kept no row lock."""
+    """While the refused submit's transaction is still open, another transaction can lock the
+    bucket at once (a reconciliation, a refund): the refusal kept no row lock."""
     tenant = await factory.tenant()
+    project = await factory.project(tenant.workspace.id)
     workspace_id = tenant.workspace.id
-    async with sessionmaker() as first, first.begin():
-        assert await spend_repository.try_reserve(first, workspace_id, 5, cap=5) is not None
-    async with sessionmaker() as refused, refused.begin():
-        assert await spend_repository.try_reserve(refused, workspace_id, 5, cap=5) is None
-        async with sessionmaker() as other, other.begin():
-            locked = await other.execute(
-                text(
-                    "SELECT reserved_cents FROM spend_buckets WHERE workspace_id = :w "
-                    "FOR UPDATE NOWAIT"
-                ),
-                {"w": workspace_id},
+
+    def arguments() -> tuple[object, ...]:
+        return (
+            workspace_id,
+            None,
+            None,
+            None,
+            30.0,
+            86400.0,
+            new_id("job"),
+            "POST_GENERATION",
+            "live",
+            project.id,
+            None,
+            {"source": {"text": "x"}},
+            None,
+            None,
+            utc_now(),
+            5,
+            5,
+            "{}",
+        )
+
+    async with database.connection() as first:
+        assert (await first.fetchrow(SUBMIT_JOB, *arguments()))["outcome"] == "created"
+    async with database.connection() as refused, refused.transaction():
+        assert (await refused.fetchrow(SUBMIT_JOB, *arguments()))["outcome"] == "spend_cap"
+        async with database.connection() as other:
+            locked = await other.fetchval(
+                "SELECT reserved_cents FROM spend_buckets WHERE workspace_id = $1 "
+                "FOR UPDATE NOWAIT",
+                workspace_id,
             )
-            assert locked.scalar_one() == 5
+            assert locked == 5
 
 
 async def test_the_days_first_reservations_race_to_open_the_bucket(
-    factory: Factory, sessionmaker: async_sessionmaker[AsyncSession]
+    settings: Settings, factory: Factory, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
     """Concurrent first reservations of the day: one opens the bucket, the others reserve in
     it, none is refused while the cap allows it."""
     tenant = await factory.tenant()
-    workspace_id = tenant.workspace.id
-
-    async def reserve() -> object:
-        async with sessionmaker() as session, session.begin():
-            return await spend_repository.try_reserve(session, workspace_id, 5, cap=50)
-
-    granted = await asyncio.gather(*(reserve() for _ in range(8)))
-    assert None not in granted
-    assert await cents(sessionmaker, workspace_id) == (40, 0)
+    project = await factory.project(tenant.workspace.id)
+    async with serve(create_app(capped(settings, 50))) as client:
+        answers = await asyncio.gather(*(submit(client, tenant, project.id) for _ in range(8)))
+    assert [answer.status_code for answer in answers] == [202] * 8
+    assert await cents(sessionmaker, tenant.workspace.id) == (40, 0)

@@ -14,10 +14,8 @@ logger = logging.getLogger(__name__)
 
 async def purge_idempotency(ctx: dict[str, Any]) -> int:
     deps: WorkerDeps = ctx["deps"]
-    async with deps.resources.unit_of_work() as uow:
-        purged = await service.purge_expired(
-            uow.session, Policy.from_settings(deps.resources.settings)
-        )
+    policy = Policy.from_settings(deps.resources.settings)
+    purged = await service.purge_expired(deps.resources.database, policy)
     if purged:
         logger.info("purged %d expired idempotency records", purged)
     return purged

@@ -1,38 +1,23 @@
-"""Access control as one mechanism: authentication → plan → scope → rate limit, before validation.
+"""Who may call an operation: authentication → plan → scope → rate limit (API.md §1.5 order).
 
-FastAPI parses a JSON body before it runs any dependency, which would answer a malformed body
-with 400 before a missing key's 401. The order of checks in API.md §1.5 puts authentication
-first, so `GuardedRoute` runs the route's `Access` requirement before FastAPI's own handler
-parses anything; the `Access` dependency then only hands the checked principal to the handler
-(and declares the bearer scheme in OpenAPI).
-
-The same route class makes every POST and PATCH idempotency-keyed (API.md §3): see
-`scripe_api.idempotency.endpoint`.
+A route declares what it requires with `Access` (its scopes and rate bucket); the request
+pipeline (`api.pipeline`) asks the `Gatekeeper` before it reads anything else of the request.
+The `Access` dependency itself only declares the bearer scheme to OpenAPI.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import Literal
 
-from fastapi import Depends, Request, Response
-from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from scripe_api.api.ratelimit import RateLimits
 from scripe_api.auth.principal import Principal
+from scripe_api.auth.service import Authenticator
 from scripe_api.core.errors import PlanNotEligible, ScopeMissing
-from scripe_api.idempotency.endpoint import (
-    IDEMPOTENT_METHODS,
-    idempotent,
-    keyed,
-    openapi_extra,
-    record_key,
-)
-
-if TYPE_CHECKING:
-    from scripe_api.api.state import Services
 
 RateBucket = Literal["read", "write", "ai"]
 
@@ -42,20 +27,18 @@ bearer_scheme = HTTPBearer(
     description="`Authorization: Bearer scripe_sk_live_…` (or `scripe_sk_test_…`).",
 )
 
-
-class AccessHook(Protocol):
-    """A check that runs after scope checks (the rate limiter plugs in here)."""
-
-    async def __call__(self, request: Request, principal: Principal, bucket: RateBucket) -> None:
-        """Raise an AppError to refuse the request."""
+# A Redis key worth reading in the rate limiter's round trip, from the path parameters.
+Prefetch = Callable[[Mapping[str, str]], str]
 
 
 @dataclass(frozen=True)
 class Access:
-    """What a route requires: any one of `scopes` (empty: any valid key), and a rate bucket."""
+    """What a route requires: any one of `scopes` (empty: any valid key), a rate bucket, and
+    optionally a Redis key read together with the rate limit (e.g. a job's progress)."""
 
     scopes: tuple[str, ...] = ()
     bucket: RateBucket = "read"
+    prefetch: Prefetch | None = None
 
     async def __call__(
         self,
@@ -65,64 +48,37 @@ class Access:
         principal: Principal = request.state.principal
         return principal
 
-    async def check(self, request: Request) -> Principal:
-        services: Services = request.app.state.services
-        principal = await services.authenticator.authenticate(request.headers.get("authorization"))
-        if principal.plan not in services.settings.api_plans:
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    principal: Principal
+    # The value of the `Access.prefetch` key (None: absent, or Redis did not answer).
+    prefetched: bytes | None = None
+
+
+@dataclass(frozen=True)
+class Gatekeeper:
+    authenticator: Authenticator
+    limits: RateLimits
+    api_plans: frozenset[str]
+
+    async def admit(self, request: Request, access: Access) -> Admission:
+        principal = await self.authenticator.authenticate(request.headers.get("authorization"))
+        if principal.plan not in self.api_plans:
             raise PlanNotEligible(
                 f"The {principal.plan} plan does not include API access; upgrade to "
                 "ADVANCED or above."
             )
-        if not principal.has_any_scope(self.scopes):
+        if not principal.has_any_scope(access.scopes):
             raise ScopeMissing(
-                f"This endpoint requires one of these scopes: {', '.join(self.scopes)}.",
-                details={"required": list(self.scopes)},
+                f"This endpoint requires one of these scopes: {', '.join(access.scopes)}.",
+                details={"required": list(access.scopes)},
             )
-        hook: AccessHook
-        for hook in services.access_hooks:
-            await hook(request, principal, self.bucket)
+        # Later lines of this request's log name its workspace (see core.logging).
         request.state.principal = principal
-        return principal
-
-
-def _find_access(dependant: Dependant) -> Access | None:
-    def walk(node: Dependant) -> Iterator[Any]:
-        for child in node.dependencies:
-            yield child.call
-            yield from walk(child)
-
-    return next((call for call in walk(dependant) if isinstance(call, Access)), None)
-
-
-class GuardedRoute(APIRoute):
-    """An APIRoute that enforces its `Access` requirement before the body is parsed, and
-    runs a POST or PATCH at most once per Idempotency-Key."""
-
-    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
-        methods = {method.upper() for method in kwargs.get("methods") or ()}
-        self.is_idempotent = bool(methods & IDEMPOTENT_METHODS)
-        if self.is_idempotent:
-            endpoint = idempotent(endpoint)
-            documented = openapi_extra(kwargs.get("status_code") or 200)
-            kwargs["openapi_extra"] = {**documented, **(kwargs.get("openapi_extra") or {})}
-        super().__init__(path, endpoint, **kwargs)
-        access = _find_access(self.dependant)
-        if access is not None:
-            # For clients and agents: the key needs any one of these (empty: any valid key).
-            self.openapi_extra = {**(self.openapi_extra or {}), "x-scopes": list(access.scopes)}
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-        access = _find_access(self.dependant)
-        if access is None:
-            return handler
-
-        async def guarded(request: Request) -> Response:
-            principal = await access.check(request)
-            key = record_key(request, self, principal.workspace_id) if self.is_idempotent else None
-            if key is None:
-                return await handler(request)
-            with keyed(request, self, key):
-                return await handler(request)
-
-        return guarded
+        prefetch = access.prefetch(request.path_params) if access.prefetch else None
+        headers, prefetched = await self.limits.admit(
+            principal.workspace_id, principal.plan, access.bucket, prefetch
+        )
+        request.state.response_headers.update(headers)
+        return Admission(principal, prefetched)

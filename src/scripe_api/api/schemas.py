@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, Self, TypeVar
 
+from fastapi import Response
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 from pydantic.alias_generators import to_camel
 
@@ -25,9 +26,14 @@ Timestamp = Annotated[
 
 
 class ApiModel(BaseModel):
-    """A resource as clients see it: camelCase fields, built from ORM rows."""
+    """A resource as clients see it: camelCase fields, built from rows."""
 
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, from_attributes=True)
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Self:
+        """From a database row whose column names are the fields' (snake_case) names."""
+        return cls.model_validate(dict(row))
 
 
 class RequestModel(BaseModel):
@@ -73,3 +79,8 @@ class ErrorBody(BaseModel):
 
 class ErrorEnvelope(BaseModel):
     error: ErrorBody
+
+
+def json_response(body: bytes, status_code: int = 200) -> Response:
+    """JSON already rendered (from rows): sent as is."""
+    return Response(content=body, status_code=status_code, media_type="application/json")

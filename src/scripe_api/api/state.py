@@ -2,46 +2,44 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from scripe_api.api.access import AccessHook
+from scripe_api.api.access import Gatekeeper
+from scripe_api.api.ratelimit import RateLimits
 from scripe_api.auth.service import Authenticator
 from scripe_api.core.pagination import CursorCodec
+from scripe_api.db.pool import Database
 from scripe_api.jobs.estimates import EstimateCache
-from scripe_api.jobs.hooks import JobHooks
 from scripe_api.jobs.notifications import CompletionHub
-from scripe_api.ratelimit.hook import RateLimitHook
 from scripe_api.ratelimit.limiter import SlidingWindowLimiter
 from scripe_api.resources import Resources, create_redis
 from scripe_api.settings import Settings
-from scripe_api.spend.service import reconcile_job
 
 
 @dataclass
 class Services:
     settings: Settings
     resources: Resources
-    authenticator: Authenticator
+    gatekeeper: Gatekeeper
     cursors: CursorCodec
     estimates: EstimateCache
     completions: CompletionHub
-    job_hooks: JobHooks
-    access_hooks: list[AccessHook] = field(default_factory=list)
+
+    @property
+    def database(self) -> Database:
+        return self.resources.database
 
     @classmethod
     def build(cls, settings: Settings, resources: Resources) -> Services:
-        rate_limits = RateLimitHook(settings, SlidingWindowLimiter(resources.redis))
-        job_hooks = JobHooks()
-        job_hooks.on_terminal(reconcile_job)
+        authenticator = Authenticator(settings, resources.database)
+        limits = RateLimits(settings, SlidingWindowLimiter(resources.redis))
         return cls(
             settings=settings,
             resources=resources,
-            authenticator=Authenticator(settings, resources.sessionmaker),
+            gatekeeper=Gatekeeper(authenticator, limits, frozenset(settings.api_plans)),
             cursors=CursorCodec(settings.secrets_newest_first()),
-            estimates=EstimateCache(resources.sessionmaker, settings.estimate_refresh_seconds),
+            estimates=EstimateCache(resources.database, settings.estimate_refresh_seconds),
             completions=CompletionHub(create_redis(settings, for_subscription=True)),
-            job_hooks=job_hooks,
-            access_hooks=[rate_limits],
         )
 
     def begin_shutdown(self) -> None:

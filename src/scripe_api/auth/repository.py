@@ -1,50 +1,60 @@
-"""SQL for API keys. Flushes, never commits."""
+"""SQL for authenticating API keys, prepared once per connection.
+
+- FIND_BY_DIGESTS: the key whose digest is one of the request's (one per active secret
+  version), with its workspace and the database clock (key expiry is judged on it): one round
+  trip for an authentication that misses the cache.
+- REDIGEST: move a key found under an older secret to the current one (rotation).
+- TOUCH_LAST_USED: refresh `last_used_at`, unless another process did within the interval.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import func, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from scripe_api.db.pool import Connection
 
-from scripe_api.db.models import ApiKey, Workspace
+FIND_BY_DIGESTS = """
+SELECT k.id, k.digest, k.secret_version, k.mode, k.scopes, k.expires_at,
+       k.revoked_at IS NOT NULL AS is_revoked,
+       w.id AS workspace_id, w.name AS workspace_name, w.plan,
+       w.deleted_at IS NOT NULL AS is_workspace_deleted, now() AS db_now
+  FROM api_keys k JOIN workspaces w ON w.id = k.workspace_id
+ WHERE k.digest = ANY($1::bytea[])
+"""
+
+REDIGEST = "UPDATE api_keys SET digest = $2, secret_version = $3 WHERE id = $1"
+
+TOUCH_LAST_USED = """
+UPDATE api_keys SET last_used_at = date_trunc('milliseconds', now())
+ WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - make_interval(secs => $2))
+"""
 
 
 @dataclass(frozen=True, slots=True)
 class KeyRecord:
-    key: ApiKey
-    workspace: Workspace
+    key_id: str
+    digest: bytes
+    secret_version: int
+    mode: str
+    scopes: list[str]
+    expires_at: datetime | None
+    is_revoked: bool
+    workspace_id: str
+    workspace_name: str
+    plan: str
+    is_workspace_deleted: bool
     db_now: datetime
 
 
-async def find_by_digests(session: AsyncSession, digests: list[bytes]) -> KeyRecord | None:
-    """The key whose digest is one of `digests`, with its workspace and the database clock."""
-    row = (
-        await session.execute(
-            select(ApiKey, Workspace, func.now())
-            .join(Workspace, Workspace.id == ApiKey.workspace_id)
-            .where(ApiKey.digest.in_(digests))
-        )
-    ).first()
-    if row is None:
-        return None
-    return KeyRecord(key=row[0], workspace=row[1], db_now=row[2])
+async def find_by_digests(connection: Connection, digests: list[bytes]) -> KeyRecord | None:
+    row = await connection.fetchrow(FIND_BY_DIGESTS, digests)
+    return None if row is None else KeyRecord(*row)
 
 
-async def redigest(session: AsyncSession, key_id: str, digest: bytes, version: int) -> None:
-    await session.execute(
-        update(ApiKey).where(ApiKey.id == key_id).values(digest=digest, secret_version=version)
-    )
+async def redigest(connection: Connection, key_id: str, digest: bytes, version: int) -> None:
+    await connection.execute(REDIGEST, key_id, digest, version)
 
 
-async def touch_last_used(session: AsyncSession, key_id: str, interval: timedelta) -> None:
-    """Set `last_used_at` unless another process did so within `interval`."""
-    await session.execute(
-        update(ApiKey)
-        .where(
-            ApiKey.id == key_id,
-            or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < func.now() - interval),
-        )
-        .values(last_used_at=func.date_trunc("milliseconds", func.now()))
-    )
+async def touch_last_used(connection: Connection, key_id: str, interval_seconds: float) -> None:
+    await connection.execute(TOUCH_LAST_USED, key_id, interval_seconds)

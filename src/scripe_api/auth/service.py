@@ -13,11 +13,10 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from scripe_api.auth import keys, repository
 from scripe_api.auth.principal import Principal
 from scripe_api.core.errors import InvalidToken, KeyExpired, KeyRevoked, Unauthenticated
+from scripe_api.db.pool import Database
 from scripe_api.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -42,9 +41,9 @@ class _KeyState:
 
 
 class Authenticator:
-    def __init__(self, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, settings: Settings, database: Database) -> None:
         self._settings = settings
-        self._sessionmaker = sessionmaker
+        self._database = database
         self._secrets = settings.secrets_newest_first()
         self._cache: dict[bytes, _KeyState] = {}
         self._last_touch: dict[str, float] = {}
@@ -61,9 +60,6 @@ class Authenticator:
         await self._touch(state.principal.key_id)
         return state.principal
 
-    def forget_all(self) -> None:
-        self._cache.clear()
-
     def _cached(self, current_digest: bytes) -> _KeyState | None:
         state = self._cache.get(current_digest)
         if state is None:
@@ -75,32 +71,32 @@ class Authenticator:
 
     async def _load(self, token: str, current_digest: bytes) -> _KeyState:
         digests = {version: keys.digest(secret, token) for version, secret in self._secrets}
-        async with self._sessionmaker() as session, session.begin():
-            record = await repository.find_by_digests(session, list(digests.values()))
+        async with self._database.connection() as connection:
+            record = await repository.find_by_digests(connection, list(digests.values()))
             if record is None:
                 raise InvalidToken()
-            expected = digests.get(record.key.secret_version)
+            expected = digests.get(record.secret_version)
             # The row was found by digest; compare again in constant time against the digest
             # for the row's own secret version, so a lookup quirk can never authenticate.
-            if expected is None or not hmac.compare_digest(expected, record.key.digest):
+            if expected is None or not hmac.compare_digest(expected, record.digest):
                 raise InvalidToken()
-            if record.key.secret_version != self._secrets[0][0]:
+            if record.secret_version != self._secrets[0][0]:
                 # Found under an older secret: move it to the current one (rotation).
                 await repository.redigest(
-                    session, record.key.id, current_digest, self._secrets[0][0]
+                    connection, record.key_id, current_digest, self._secrets[0][0]
                 )
         state = _KeyState(
             principal=Principal(
-                key_id=record.key.id,
-                workspace_id=record.workspace.id,
-                workspace_name=record.workspace.name,
-                plan=record.workspace.plan,
-                scopes=frozenset(record.key.scopes),
-                mode="test" if record.key.mode == "test" else "live",
+                key_id=record.key_id,
+                workspace_id=record.workspace_id,
+                workspace_name=record.workspace_name,
+                plan=record.plan,
+                scopes=frozenset(record.scopes),
+                mode="test" if record.mode == "test" else "live",
             ),
-            workspace_deleted=record.workspace.deleted_at is not None,
-            revoked=record.key.revoked_at is not None,
-            expires_at=record.key.expires_at,
+            workspace_deleted=record.is_workspace_deleted,
+            revoked=record.is_revoked,
+            expires_at=record.expires_at,
             db_now=record.db_now,
             fetched_at=time.monotonic(),
         )
@@ -120,8 +116,8 @@ class Authenticator:
         self._last_touch[key_id] = now
         if len(self._last_touch) > _MAX_CACHE_ENTRIES:
             self._last_touch = {key_id: now}
-        async with self._sessionmaker() as session, session.begin():
-            await repository.touch_last_used(session, key_id, timedelta(seconds=interval))
+        async with self._database.connection() as connection:
+            await repository.touch_last_used(connection, key_id, interval)
 
 
 def _bearer_token(authorization: str | None) -> str:

@@ -1,12 +1,11 @@
-"""Engine construction and the unit of work: one transaction, with work that joins it just
-before commit and work that runs after it."""
+"""The ORM's engine: the rare paths' pool (operators' commands, housekeeping, migrations).
+The hot paths run on `db.pool.Database`."""
 
 from __future__ import annotations
 
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from types import TracebackType
 from typing import Any
 
 from sqlalchemy import event
@@ -36,8 +35,8 @@ def create_engine(settings: Settings, *, application_name: str = "scripe-api") -
     """An engine whose every connection carries the service's time budgets."""
     engine = create_async_engine(
         settings.database_url,
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_max_overflow,
+        pool_size=settings.db_orm_pool_size,
+        max_overflow=settings.db_orm_pool_size,
         pool_timeout=settings.db_pool_timeout_seconds,
         connect_args={
             "timeout": settings.db_connect_timeout_seconds,
@@ -86,92 +85,5 @@ def _ping_when_idle(engine: AsyncEngine, idle_seconds: float) -> None:
             raise InvalidatePoolError from error
 
 
-class WriteInReadOnlyUnit(RuntimeError):
-    """A statement that writes, run by a read-only unit of work (a GET)."""
-
-
-def read_only(engine: AsyncEngine) -> AsyncEngine:
-    """The engine for reads that need no transaction (each statement on its own, AUTOCOMMIT),
-    refusing any statement that writes: under AUTOCOMMIT a write would commit at once, outside
-    any unit of work, and never roll back."""
-    reader = engine.execution_options(isolation_level="AUTOCOMMIT", scripe_read_only=True)
-
-    @event.listens_for(engine.sync_engine, "before_cursor_execute")
-    def _refuse_writes(
-        conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool
-    ) -> None:
-        if not conn.get_execution_options().get("scripe_read_only"):
-            return
-        writes = context is not None and (context.isinsert or context.isupdate or context.isdelete)
-        if writes or not statement.lstrip().upper().startswith(_READ_KEYWORDS):
-            raise WriteInReadOnlyUnit(statement.split(None, 1)[0])
-
-    return reader
-
-
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
-
-
-class UnitOfWork:
-    """One transaction owned by the edge (a request or a job).
-
-    Repositories flush into `session`; the edge commits once. Work registered with
-    `before_commit` (the idempotency record) joins the transaction as its last step, so it
-    commits, or fails, with the rest. Work registered with `after_commit` (enqueueing,
-    notifications) runs only once the commit succeeded, and a failure there is logged, never
-    turned into an error for work that is already durable.
-    """
-
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
-        self.session: AsyncSession = sessionmaker()
-        self._before_commit: list[BeforeCommit] = []
-        self._after_commit: list[AfterCommit] = []
-        self._committed = False
-
-    @property
-    def is_committed(self) -> bool:
-        return self._committed
-
-    def before_commit(self, callback: BeforeCommit) -> None:
-        self._before_commit.append(callback)
-
-    def after_commit(self, callback: AfterCommit) -> None:
-        self._after_commit.append(callback)
-
-    async def commit(self, result: object = None) -> None:
-        """Commit. `result` is what the edge answers as of this commit (a handler that goes on
-        working after committing passes it here); before-commit work receives it."""
-        before, self._before_commit = self._before_commit, []
-        for step in before:
-            await step(result)
-        await self.session.commit()
-        self._committed = True
-        callbacks, self._after_commit = self._after_commit, []
-        for callback in callbacks:
-            try:
-                await callback()
-            except Exception:
-                logger.exception("post-commit step failed; the committed work stands")
-
-    async def rollback(self) -> None:
-        self._before_commit.clear()
-        self._after_commit.clear()
-        await self.session.rollback()
-
-    async def __aenter__(self) -> UnitOfWork:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        try:
-            if exc_type is None:
-                await self.commit()
-            else:
-                await self.rollback()
-        finally:
-            await self.session.close()

@@ -4,8 +4,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from scripe_api.api.access import Access, GuardedRoute
+from scripe_api.api.access import Access
 from scripe_api.api.dependencies import ServicesDep
+from scripe_api.api.pipeline import GuardedRoute
 from scripe_api.api.schemas import ErrorEnvelope
 from scripe_api.auth.principal import Principal
 from scripe_api.health import service

@@ -7,8 +7,6 @@ import time
 from collections.abc import Awaitable
 from typing import TypeVar
 
-from sqlalchemy import text
-
 from scripe_api.db.migrations import current_revision, head_revision
 from scripe_api.health.schemas import (
     DependencyCheck,
@@ -42,8 +40,7 @@ def _elapsed_ms(started: float) -> float:
 
 
 async def _select_one(resources: Resources) -> int:
-    async with resources.engine.connect() as connection:
-        return int((await connection.execute(text("SELECT 1"))).scalar_one())
+    return int(await resources.database.fetchval("SELECT 1"))
 
 
 async def sample_queue_depth(resources: Resources) -> int | None:

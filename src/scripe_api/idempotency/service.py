@@ -12,9 +12,8 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-from scripe_api.core.errors import AppError
+from scripe_api.core.errors import AppError, error_body
+from scripe_api.db.pool import Connection, Database
 from scripe_api.idempotency import repository
 from scripe_api.idempotency.errors import IdempotencyKeyConflict, IdempotencyKeyInUse
 from scripe_api.idempotency.repository import LiveRecord, RecordKey
@@ -45,9 +44,19 @@ class Policy:
 
 @dataclass(frozen=True)
 class StoredResponse:
+    """A response as an Idempotency-Key record keeps it, to be replayed byte for byte."""
+
     status: int
     body: bytes
     headers: dict[str, str]  # only Location and Content-Type are kept
+
+
+@dataclass(frozen=True, slots=True)
+class KeyedRequest:
+    """A request carrying a usable Idempotency-Key: its record's key and its fingerprint."""
+
+    key: RecordKey
+    fingerprint: bytes
 
 
 @dataclass(frozen=True)
@@ -71,7 +80,7 @@ def is_recorded(error: AppError) -> bool:
 
 
 async def claim(
-    sessionmaker: async_sessionmaker[AsyncSession],
+    database: Database,
     policy: Policy,
     key: RecordKey,
     request_fingerprint: bytes,
@@ -79,13 +88,14 @@ async def claim(
     """Claim `key` for this request, or the response recorded for it.
 
     Raises `IdempotencyKeyConflict` when the key was used for another request, and
-    `IdempotencyKeyInUse` when the original is still running after the wait.
+    `IdempotencyKeyInUse` when the original is still running after the wait. Each look takes a
+    connection and gives it back: none is held while waiting.
     """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + policy.wait_seconds
     while True:
-        async with sessionmaker() as session, session.begin():
-            outcome = await _attempt(session, policy, key, request_fingerprint)
+        async with database.connection(key.workspace_id) as connection:
+            outcome = await _attempt(connection, policy, key, request_fingerprint)
         if outcome is not None:
             return outcome
         remaining = deadline - loop.time()
@@ -95,11 +105,11 @@ async def claim(
 
 
 async def _attempt(
-    session: AsyncSession, policy: Policy, key: RecordKey, request_fingerprint: bytes
+    connection: Connection, policy: Policy, key: RecordKey, request_fingerprint: bytes
 ) -> Claim | StoredResponse | None:
     """One look at the record; None means "held by a live request: wait"."""
     token = await repository.claim_if_absent(
-        session,
+        connection,
         key,
         request_fingerprint,
         lock_seconds=policy.lock_seconds,
@@ -107,7 +117,7 @@ async def _attempt(
     )
     if token is not None:
         return Claim(key, token)
-    record = await repository.get_live(session, key, policy.window_seconds)
+    record = await repository.get_live(connection, key, policy.window_seconds)
     if record is None:
         # Released or expired since the insert looked: the next look claims it.
         return None
@@ -117,22 +127,24 @@ async def _attempt(
         return _stored(record)
     if record.is_locked or record.locked_until is None:
         return None
-    token = await repository.take_over(session, key, record.locked_until, policy.lock_seconds)
+    token = await repository.take_over(connection, key, record.locked_until, policy.lock_seconds)
     return None if token is None else Claim(key, token)
 
 
 def _stored(record: LiveRecord) -> StoredResponse:
     assert record.response_status is not None
-    body: str = record.response_body
+    assert record.response_body is not None
     return StoredResponse(
-        record.response_status, body.encode(), dict(record.response_headers or {})
+        record.response_status,
+        record.response_body.encode(),
+        dict(record.response_headers or {}),
     )
 
 
-async def complete(session: AsyncSession, claim: Claim, response: StoredResponse) -> None:
+async def complete(connection: Connection, claim: Claim, response: StoredResponse) -> None:
     """Record `response` in the operation's own transaction (the caller commits both)."""
     is_ours = await repository.complete(
-        session,
+        connection,
         claim.key,
         claim.token,
         status=response.status,
@@ -146,20 +158,41 @@ async def complete(session: AsyncSession, claim: Claim, response: StoredResponse
         )
 
 
-async def complete_alone(
-    sessionmaker: async_sessionmaker[AsyncSession], claim: Claim, response: StoredResponse
-) -> None:
+async def complete_alone(database: Database, claim: Claim, response: StoredResponse) -> None:
     """Record an error the operation answered with, after its own transaction rolled back."""
-    async with sessionmaker() as session, session.begin():
-        await complete(session, claim, response)
+    async with database.connection(claim.key.workspace_id) as connection:
+        await complete(connection, claim, response)
 
 
-async def release(sessionmaker: async_sessionmaker[AsyncSession], claim: Claim) -> None:
+async def release(database: Database, claim: Claim) -> None:
     """Forget the claim so that a retry runs the operation again."""
-    async with sessionmaker() as session, session.begin():
-        await repository.release(session, claim.key, claim.token)
+    async with database.connection(claim.key.workspace_id) as connection:
+        await repository.release(connection, claim.key, claim.token)
 
 
-async def purge_expired(session: AsyncSession, policy: Policy) -> int:
+async def purge_expired(database: Database, policy: Policy) -> int:
     """Delete the records older than the window; how many went."""
-    return await repository.purge_older_than(session, policy.window_seconds)
+    async with database.connection() as connection:
+        return await repository.purge_older_than(connection, policy.window_seconds)
+
+
+async def refuse_once(
+    database: Database,
+    policy: Policy,
+    keyed: KeyedRequest,
+    error: AppError,
+    request_id: str,
+) -> StoredResponse | None:
+    """A keyed request its operation refuses before doing anything: the key decides first
+    (its recorded response, or a conflict), then a recorded refusal (404, 422) is recorded.
+    The recorded response to replay, or None once `error` is this request's answer."""
+    outcome = await claim(database, policy, keyed.key, keyed.fingerprint)
+    if isinstance(outcome, StoredResponse):
+        return outcome
+    if is_recorded(error):
+        body = error_body(error, request_id)
+        response = StoredResponse(error.status_code, body, {"Content-Type": "application/json"})
+        await complete_alone(database, outcome, response)
+    else:
+        await release(database, outcome)
+    return None

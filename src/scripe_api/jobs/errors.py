@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+from scripe_api.core.errors import AppError
+
+
+class NotCancellable(AppError):
+    code = "not_cancellable"
+    status_code = 409
+    default_message = "Only QUEUED jobs can be cancelled in v1."
+
 
 class JobFailure(Exception):
     """A failure of one attempt. Transient ones are retried with backoff (at most

@@ -9,8 +9,7 @@ import asyncio
 import logging
 import time
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
+from scripe_api.db.pool import Database
 from scripe_api.jobs import repository
 
 logger = logging.getLogger(__name__)
@@ -20,10 +19,8 @@ SAMPLE_SIZE = 200
 
 
 class EstimateCache:
-    def __init__(
-        self, sessionmaker: async_sessionmaker[AsyncSession], refresh_seconds: float
-    ) -> None:
-        self._sessionmaker = sessionmaker
+    def __init__(self, database: Database, refresh_seconds: float) -> None:
+        self._database = database
         self._refresh_seconds = refresh_seconds
         self._medians: dict[str, int] = {}
         self._loaded_at: float | None = None
@@ -43,8 +40,8 @@ class EstimateCache:
 
     async def _refresh(self) -> None:
         try:
-            async with self._sessionmaker() as session:
-                self._medians = await repository.median_durations_ms(session, SAMPLE_SIZE)
+            async with self._database.connection() as connection:
+                self._medians = await repository.median_durations_ms(connection, SAMPLE_SIZE)
         except Exception:
             # Keep the previous medians (or the defaults); try again next interval.
             logger.warning("could not refresh job duration medians", exc_info=True)

@@ -1,49 +1,115 @@
 """Running one attempt of a job in a worker: claim → heartbeat → work → finish, all by CAS.
 
-The attempt that claimed the job holds it; its completion is conditional on still holding it
+The attempt that claimed the job holds it; its finish is conditional on still holding it
 (status RUNNING and attempt_count = its attempt), so a job is never completed twice. A worker that
 dies simply stops renewing its lease; the sweep hands the job to the next attempt.
+
+Two statements per job when nothing goes wrong: the claim (with everything the work needs) and
+the finish (with the outcome, the ledger's settlement and, for a provider that bills nothing,
+its call). A paid provider's call adds its own two ledger writes around the call.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from scripe_api.db.clock import db_now
 from scripe_api.db.errors import is_database_outage, is_retryable_write
-from scripe_api.db.models import Job
-from scripe_api.db.session import UnitOfWork
+from scripe_api.db.pool import Record
 from scripe_api.jobs import repository
 from scripe_api.jobs.errors import JobFailure
-from scripe_api.jobs.hooks import JobHooks
-from scripe_api.jobs.notifications import publish_finished
-from scripe_api.jobs.progress import write_progress
-from scripe_api.jobs.queue import enqueue_attempt
-from scripe_api.observability.metrics import COMPLETION_RETRIES, count_job_finished
+from scripe_api.jobs.lifecycle import Finished, announce_finished
+from scripe_api.jobs.progress import ProgressWriter
+from scripe_api.jobs.queue import Delivery, deliver
+from scripe_api.observability.metrics import COMPLETION_RETRIES
 from scripe_api.providers.registry import ProviderRegistry
 from scripe_api.resources import Resources
 
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[float, str], Awaitable[None]]
-# Writes the job's outcome (e.g. the post) into the finishing transaction; returns `result`.
-Finisher = Callable[[AsyncSession, datetime], Awaitable[dict[str, Any]]]
-Handler = Callable[["WorkerDeps", Job, int, Progress], Awaitable[Finisher]]
+
+
+@dataclass(frozen=True)
+class ProjectContext:
+    """What generation uses of the project, read with the claim."""
+
+    status: str
+    voice_profile: dict[str, Any]
+    voice_samples: list[str]
+    content_pillars: list[dict[str, str]]
+
+
+@dataclass(frozen=True)
+class ClaimedJob:
+    """A job as its attempt's claim read it."""
+
+    id: str
+    workspace_id: str
+    project_id: str | None
+    type: str
+    key_mode: str
+    input: dict[str, Any]
+    created_at: datetime
+    # None: the job names no project, or the project is gone.
+    project: ProjectContext | None
+    has_project: bool
+    # The knowledge passages that best match the source (POST_GENERATION).
+    passages: list[str]
+    # An output a provider was already paid for by an earlier attempt (never paid twice).
+    paid_output: dict[str, Any] | None
+
+    @classmethod
+    def of(cls, row: Record) -> ClaimedJob:
+        project = None
+        if row["has_project"]:
+            project = ProjectContext(
+                status=row["project_status"],
+                voice_profile=row["voice_profile"] or {},
+                voice_samples=list(row["voice_samples"] or []),
+                content_pillars=list(row["content_pillars"] or []),
+            )
+        return cls(
+            id=row["id"],
+            workspace_id=row["workspace_id"],
+            project_id=row["project_id"],
+            type=row["type"],
+            key_mode=row["key_mode"],
+            input=row["input"],
+            created_at=row["created_at"],
+            project=project,
+            has_project=row["has_project"],
+            passages=list(row["passages"] or []),
+            paid_output=row["paid_output"],
+        )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a successful attempt writes with its finish (see `repository.finish_statement`):
+    CTEs selecting FROM finished, the SQL of the job's result, and their parameters ($8…)."""
+
+    ctes: str = ""
+    result_sql: str = "$3::jsonb"
+    result: dict[str, Any] | None = None
+    params: tuple[Any, ...] = ()
+    # A call of a provider that bills nothing, recorded with the finish: {"provider", "model"}.
+    free_call: dict[str, str | None] | None = None
+
+
+Handler = Callable[["WorkerDeps", ClaimedJob, int, Progress], Awaitable[Outcome]]
 
 
 @dataclass
 class WorkerDeps:
     resources: Resources
     providers: ProviderRegistry
-    hooks: JobHooks = field(default_factory=JobHooks)
     handlers: dict[str, Handler] = field(default_factory=dict)
     provider_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(8))
 
@@ -61,6 +127,7 @@ def retry_backoff_seconds(deps: WorkerDeps, attempt: int) -> float:
 DATABASE_UNAVAILABLE = JobFailure(
     "internal_error", "The database was unreachable during the last attempt.", transient=True
 )
+CRASHED = JobFailure("internal_error", "The job failed unexpectedly.", transient=False)
 OUTCOME_NOT_SAVED = JobFailure(
     "internal_error",
     "The job's result could not be saved, and retrying would not help.",
@@ -68,17 +135,23 @@ OUTCOME_NOT_SAVED = JobFailure(
 )
 
 
+@functools.cache
+def _finish_sql(ctes: str, result_sql: str) -> str:
+    return repository.finish_statement(ctes, result_sql)
+
+
 async def run_attempt(deps: WorkerDeps, job_id: str, attempt: int) -> str:
     """Run attempt `attempt` of `job_id`; returns what happened (for logs and tests)."""
     settings = deps.resources.settings
-    lease = timedelta(seconds=settings.job_lease_seconds)
-    async with deps.resources.unit_of_work() as uow:
-        job = await repository.claim(uow.session, job_id, attempt, lease)
-    if job is None:
+    async with deps.resources.database.connection() as connection:
+        row = await repository.claim(connection, job_id, attempt, settings.job_lease_seconds)
+    if row is None:
         # Cancelled, finished, or another attempt holds it: a duplicate delivery is harmless.
         return "skipped"
-    # The lease is renewed for as long as the attempt runs, its completion included.
-    work = asyncio.ensure_future(_attempt(deps, job, attempt))
+    job = ClaimedJob.of(row)
+    progress = ProgressWriter(deps.resources.redis, job_id, settings.progress_ttl_seconds)
+    # The lease is renewed for as long as the attempt runs, its finish included.
+    work = asyncio.ensure_future(_attempt(deps, job, attempt, progress))
     lease_lost = asyncio.Event()
     heartbeat = asyncio.create_task(_heartbeat(deps, job_id, attempt, work, lease_lost))
     try:
@@ -94,28 +167,19 @@ async def run_attempt(deps: WorkerDeps, job_id: str, attempt: int) -> str:
             await heartbeat
 
 
-async def _attempt(deps: WorkerDeps, job: Job, attempt: int) -> str:
-    settings = deps.resources.settings
+async def _attempt(
+    deps: WorkerDeps, job: ClaimedJob, attempt: int, progress: ProgressWriter
+) -> str:
     handler = deps.handlers.get(job.type)
     if handler is None:
-        return await _fail(
-            deps,
-            job,
-            attempt,
-            JobFailure(
-                "internal_error", f"No worker handles {job.type} jobs yet.", transient=False
-            ),
+        failure = JobFailure(
+            "internal_error", f"No worker handles {job.type} jobs yet.", transient=False
         )
-
-    async def progress(value: float, message: str) -> None:
-        await write_progress(
-            deps.resources.redis, job.id, value, message, settings.progress_ttl_seconds
-        )
-
+        return await _fail(deps, job, attempt, failure, progress)
     try:
-        finisher = await handler(deps, job, attempt, progress)
+        outcome = await handler(deps, job, attempt, progress.report)
     except JobFailure as failure:
-        return await _fail(deps, job, attempt, failure)
+        return await _fail(deps, job, attempt, failure, progress)
     except Exception as error:
         if is_database_outage(error):
             # An outage is not the job's fault: retry it like a lost worker. If the database
@@ -126,36 +190,33 @@ async def _attempt(deps: WorkerDeps, job: Job, attempt: int) -> str:
                 attempt,
                 type(error).__name__,
             )
-            return await _fail(deps, job, attempt, DATABASE_UNAVAILABLE)
+            return await _fail(deps, job, attempt, DATABASE_UNAVAILABLE, progress)
         logger.exception("job %s attempt %d crashed", job.id, attempt)
-        return await _fail(
-            deps,
-            job,
-            attempt,
-            JobFailure("internal_error", "The job failed unexpectedly.", transient=False),
-        )
-    return await _complete_or_retry(deps, job, attempt, finisher)
+        return await _fail(deps, job, attempt, CRASHED, progress)
+    return await _complete_or_retry(deps, job, attempt, outcome, progress)
 
 
-async def _complete_or_retry(deps: WorkerDeps, job: Job, attempt: int, finisher: Finisher) -> str:
-    """Save the outcome. A transient failure of the saving transaction (a lock or statement
-    timeout, a serialization failure, an outage) retries the saving, with the work already done
-    — never the work itself; past the budget the attempt is left to lease expiry, and the next
-    attempt reuses a paid provider output from the ledger. A failure retrying cannot fix fails
-    the job, once."""
+async def _complete_or_retry(
+    deps: WorkerDeps, job: ClaimedJob, attempt: int, outcome: Outcome, progress: ProgressWriter
+) -> str:
+    """Save the outcome. A transient failure of the saving statement (a lock or statement
+    timeout, a serialization failure, an outage) retries the saving, with the work already
+    done — never the work itself; past the budget the attempt is left to lease expiry, and the
+    next attempt reuses a paid provider output from the ledger. A failure retrying cannot fix
+    fails the job, once."""
     settings = deps.resources.settings
     loop = asyncio.get_running_loop()
     deadline = loop.time() + settings.job_completion_retry_seconds
     delay = settings.job_retry_backoff_seconds
     while True:
         try:
-            return await _complete(deps, job, attempt, finisher)
+            return await _finish(deps, job, attempt, progress, "DONE", outcome)
         except Exception as error:
             if not is_retryable_write(error):
                 logger.exception(
                     "job %s attempt %d: its outcome could not be saved", job.id, attempt
                 )
-                return await _fail(deps, job, attempt, OUTCOME_NOT_SAVED)
+                return await _fail(deps, job, attempt, OUTCOME_NOT_SAVED, progress)
             COMPLETION_RETRIES.inc()
             if loop.time() + delay > deadline:
                 logger.warning(
@@ -180,12 +241,13 @@ async def _heartbeat(
     deps: WorkerDeps, job_id: str, attempt: int, work: asyncio.Future[Any], lost: asyncio.Event
 ) -> None:
     settings = deps.resources.settings
-    lease = timedelta(seconds=settings.job_lease_seconds)
     while True:
         await asyncio.sleep(settings.job_heartbeat_seconds)
         try:
-            async with deps.resources.unit_of_work() as uow:
-                held = await repository.renew_lease(uow.session, job_id, attempt, lease)
+            async with deps.resources.database.connection() as connection:
+                held = await repository.renew_lease(
+                    connection, job_id, attempt, settings.job_lease_seconds
+                )
         except Exception as error:
             # A database blip: keep working; if it lasts, the lease expires and we lose it.
             logger.warning("heartbeat of %s failed: %s", job_id, type(error).__name__)
@@ -196,59 +258,48 @@ async def _heartbeat(
             return
 
 
-async def _complete(deps: WorkerDeps, job: Job, attempt: int, finisher: Finisher) -> str:
-    async with deps.resources.unit_of_work() as uow:
-        # Lock the row while we still hold it: no other attempt can claim it until we commit.
-        if not await repository.lock_if_held(uow.session, job.id, attempt):
-            return "superseded"
-        result = await finisher(uow.session, await db_now(uow.session))
-        finished = await repository.finish(
-            uow.session, job.id, attempt, status="DONE", result=result
-        )
-        assert finished is not None  # the row lock guarantees the compare-and-set holds
-        await deps.hooks.job_ended(uow.session, finished)
-        _notify_after_commit(deps, uow, finished)
-    return "done"
-
-
-async def _fail(deps: WorkerDeps, job: Job, attempt: int, failure: JobFailure) -> str:
-    settings = deps.resources.settings
-    async with deps.resources.unit_of_work() as uow:
-        if failure.transient and attempt < settings.job_max_attempts:
-            backoff = retry_backoff_seconds(deps, attempt)
-            deferred = await repository.defer_next_attempt(
-                uow.session, job.id, attempt, timedelta(seconds=backoff)
-            )
-            if not deferred:
-                return "superseded"
-            redis = deps.resources.redis
-
-            async def enqueue_next() -> None:
-                await enqueue_attempt(redis, job.id, attempt + 1, defer_seconds=backoff)
-
-            uow.after_commit(enqueue_next)
-            return "retrying"
-        finished = await repository.finish(
-            uow.session,
+async def _finish(
+    deps: WorkerDeps,
+    job: ClaimedJob,
+    attempt: int,
+    progress: ProgressWriter,
+    status: str,
+    outcome: Outcome,
+    failure: JobFailure | None = None,
+) -> str:
+    statement = _finish_sql(outcome.ctes, outcome.result_sql)
+    async with deps.resources.database.connection() as connection:
+        row = await connection.fetchrow(
+            statement,
             job.id,
             attempt,
-            status="FAILED",
-            error_code=failure.code,
-            error_message=failure.message,
+            outcome.result,
+            status,
+            failure.code if failure else None,
+            failure.message if failure else None,
+            outcome.free_call,
+            *outcome.params,
         )
-        if finished is None:
+    if row is None:
+        return "superseded"
+    pending = progress.take_pending()
+    writes = [] if pending is None else [(progress.key, pending, progress.ttl_seconds)]
+    await announce_finished(deps.resources.redis, [Finished.of_job(row, row["charged"])], writes)
+    return "done" if status == "DONE" else "failed"
+
+
+async def _fail(
+    deps: WorkerDeps, job: ClaimedJob, attempt: int, failure: JobFailure, progress: ProgressWriter
+) -> str:
+    settings = deps.resources.settings
+    if failure.transient and attempt < settings.job_max_attempts:
+        backoff = retry_backoff_seconds(deps, attempt)
+        async with deps.resources.database.connection() as connection:
+            deferred = await repository.defer_next_attempt(connection, job.id, attempt, backoff)
+        if not deferred:
             return "superseded"
-        await deps.hooks.job_ended(uow.session, finished)
-        _notify_after_commit(deps, uow, finished)
-    return "failed"
-
-
-def _notify_after_commit(deps: WorkerDeps, uow: UnitOfWork, finished: Job) -> None:
-    redis = deps.resources.redis
-    job_id = finished.id
-
-    async def notify() -> None:
-        await publish_finished(redis, job_id)
-
-    uow.after_commit(count_job_finished(finished))
-    uow.after_commit(notify)
+        # The job stays RUNNING: its last progress stays visible until the next attempt.
+        await progress.flush()
+        await deliver(deps.resources.redis, [Delivery(job.id, attempt + 1, backoff)])
+        return "retrying"
+    return await _finish(deps, job, attempt, progress, "FAILED", Outcome(), failure)

@@ -1,5 +1,6 @@
-"""Completion notifications: workers publish a job id when it ends; each API process holds ONE
-Redis subscription and fans notifications out to the requests waiting on those jobs."""
+"""Completion notifications: whoever ends a job publishes its id (`jobs.lifecycle`); each API
+process holds ONE Redis subscription and fans notifications out to the requests waiting on
+those jobs."""
 
 from __future__ import annotations
 
@@ -16,13 +17,6 @@ logger = logging.getLogger(__name__)
 
 CHANNEL = "scripe:jobs:finished"
 _RECONNECT_DELAY_SECONDS = 1.0
-
-
-async def publish_finished(redis: Redis, job_id: str) -> None:
-    try:
-        await redis.publish(CHANNEL, job_id)
-    except RedisError as error:
-        logger.warning("completion notification for %s lost: %s", job_id, type(error).__name__)
 
 
 class CompletionHub:

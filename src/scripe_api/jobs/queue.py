@@ -17,7 +17,6 @@ A failed enqueue is logged and left to the sweep, which enqueues again from Post
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from collections.abc import Awaitable, Sequence
@@ -33,7 +32,9 @@ from arq.constants import (
 )
 from arq.jobs import serialize_job
 from redis.asyncio import Redis
-from redis.exceptions import NoScriptError, RedisError
+from redis.exceptions import RedisError
+
+from scripe_api.core.redis_scripts import run_script, script_sha
 
 logger = logging.getLogger(__name__)
 
@@ -91,18 +92,6 @@ return due - taken
 _HEAD_CHECKED = 1000
 
 
-async def run_script(redis: Redis, script: str, sha: str, *args: Any) -> object:
-    """EVALSHA (the script's text crosses the wire only when Redis does not know it yet)."""
-    try:
-        return await cast("Awaitable[object]", redis.evalsha(sha, 0, *args))
-    except NoScriptError:
-        return await cast("Awaitable[object]", redis.eval(script, 0, *args))
-
-
-def script_sha(script: str) -> str:
-    return hashlib.sha1(script.encode(), usedforsecurity=False).hexdigest()
-
-
 _DELIVER_SHA = script_sha(_DELIVER)
 
 
@@ -155,7 +144,7 @@ async def deliver(redis: Redis, deliveries: Sequence[Delivery]) -> int | None:
     if not deliveries:
         return 0
     try:
-        written = await run_script(redis, _DELIVER, _DELIVER_SHA, *_arguments(deliveries))
+        written = await run_script(redis, _DELIVER, _DELIVER_SHA, 0, *_arguments(deliveries))
     except (RedisError, OSError) as error:
         logger.warning(
             "enqueue of %d attempts failed (%s); the sweep will retry",

@@ -1,251 +1,341 @@
-"""SQL for jobs. Every state change is a compare-and-set: it names the state it expects and
-returns the row only when it won. Flushes, never commits."""
+"""SQL for jobs, prepared once per connection; every statement is one round trip.
+
+Every state change is a compare-and-set: it names the state it expects and returns the row only
+when it won, so concurrent claims, cancels and sweeps cannot both win. Reads are scoped to the
+workspace (a foreign id is simply not found). Each statement says which guarantee it carries:
+
+- READ_JOB / list_statement: a job, or a keyset page of jobs, as columns `JOB_COLUMNS`.
+- CANCEL_JOB: QUEUED → CANCELLED; the reservation is refunded in the same statement (settled
+  exactly once: `spend_reservations.reconciled_at` is set by the first settlement only).
+- CLAIM_ATTEMPT: start attempt n — QUEUED → RUNNING for the first, or take over a RUNNING job
+  whose attempt n-1's lease (or retry backoff) expired — and read everything the attempt needs
+  (the project's voice, the knowledge passages that best match the source, an output a
+  provider was already paid for) in the same statement.
+- RENEW_LEASE: the heartbeat, only while the attempt still holds the job.
+- DEFER_ATTEMPT: after a transient failure the job stays RUNNING; attempt n+1 may claim it once
+  the backoff has passed (the lease column then means "not before").
+- finish_statement: RUNNING → DONE/FAILED for the attempt that holds the job, the outcome (a
+  post, a document) and the spend settlement in the same statement: all or nothing, once.
+- FAIL_EXHAUSTED: the worker of the last allowed attempt died: FAILED attempts_exhausted.
+- SWEEP_CANDIDATES: under the sweep's advisory lock, the expired leases and the QUEUED jobs
+  whose enqueue may have been lost.
+"""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
-from datetime import timedelta
-from typing import Any
-
-from sqlalchemy import and_, func, select, text, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from datetime import datetime
 
 from scripe_api.core.filters import DateRange
-from scripe_api.core.pagination import CursorCodec, Page, PageRequest, Position
 from scripe_api.db.base import can_exist
-from scripe_api.db.keyset import created_within, fetch_page
-from scripe_api.db.models import Job
 from scripe_api.db.models.job import JOB_TYPES
+from scripe_api.db.pool import Connection, Record
+from scripe_api.providers.vocabulary import STOPWORDS
+from scripe_api.spend.repository import SETTLE_FINISHED
 
 # Database-clock "now" at millisecond precision, the precision every timestamp is stored at.
-NOW_MS = func.date_trunc("milliseconds", func.now())
+NOW_MS = "date_trunc('milliseconds', now())"
 
 # One sweep at a time across all workers (pg_try_advisory_xact_lock key).
 SWEEP_LOCK_KEY = 0x5C819E
 
+JOB_COLUMNS = (
+    "id, type, status, project_id, started_at, completed_at, result, error_code, "
+    "error_message, attempt_count, estimated_completion_ms, created_at, updated_at"
+)
+# Positions in JOB_COLUMNS (rows are read by index: the fastest way out of a record).
+(
+    ID,
+    TYPE,
+    STATUS,
+    PROJECT_ID,
+    STARTED_AT,
+    COMPLETED_AT,
+    RESULT,
+    ERROR_CODE,
+    ERROR_MESSAGE,
+    ATTEMPT_COUNT,
+    ESTIMATED_COMPLETION_MS,
+    CREATED_AT,
+    UPDATED_AT,
+) = range(13)
 
-def add(session: AsyncSession, job: Job) -> None:
-    session.add(job)
+READ_JOB = f"SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1 AND workspace_id = $2"
+
+INSERT_JOB = """
+INSERT INTO jobs (id, workspace_id, project_id, type, status, key_mode, input, attempt_count,
+                  estimated_completion_ms, created_at, updated_at)
+VALUES ($1, $2, $3, $4, 'QUEUED', $5, $6, 0, $7, $8, $8)
+"""
+
+CANCEL_JOB = f"""
+WITH finished AS (
+    UPDATE jobs SET status = 'CANCELLED', completed_at = {NOW_MS}, updated_at = {NOW_MS}
+     WHERE workspace_id = $1 AND id = $2 AND status = 'QUEUED'
+    RETURNING {JOB_COLUMNS}
+), {SETTLE_FINISHED}
+SELECT {JOB_COLUMNS}, (SELECT actual_cents FROM settled) AS charged FROM finished
+"""
+
+# Words the knowledge ranking ignores (they would match nearly every passage).
+_STOPWORDS = sorted(STOPWORDS)
+
+CLAIM_ATTEMPT = f"""
+WITH claimed AS (
+    UPDATE jobs
+       SET status = 'RUNNING', attempt_count = $2,
+           lease_expires_at = now() + make_interval(secs => $3),
+           started_at = CASE WHEN $2 = 1 THEN {NOW_MS} ELSE started_at END,
+           updated_at = {NOW_MS}
+     WHERE id = $1
+       AND ((status = 'QUEUED' AND $2 = 1)
+            OR (status = 'RUNNING' AND attempt_count = $2 - 1 AND lease_expires_at < now()))
+    RETURNING id, workspace_id, project_id, type, key_mode, input, created_at
+), words AS (
+    -- The source's distinct words as Postgres' own parser splits them (the way the passages
+    -- were indexed), longest first: any of them may match (OR).
+    SELECT to_tsquery('simple', string_agg(quote_literal(lexeme), ' | ')) AS query
+      FROM (SELECT lexeme
+              FROM claimed c, unnest(to_tsvector('simple', c.input #>> '{{source,text}}'))
+             WHERE c.type = 'POST_GENERATION' AND length(lexeme) >= 3
+               AND lexeme <> ALL($4::text[])
+             ORDER BY length(lexeme) DESC, lexeme
+             LIMIT 64) w
+)
+SELECT c.id, c.workspace_id, c.project_id, c.type, c.key_mode, c.input, c.created_at,
+       p.id IS NOT NULL AS has_project, p.status AS project_status, p.voice_profile,
+       p.voice_samples, p.content_pillars,
+       ARRAY(SELECT k.content
+               FROM kb_chunks k, words
+              WHERE p.id IS NOT NULL AND k.workspace_id = c.workspace_id
+                AND (k.project_id = c.project_id OR k.project_id IS NULL)
+                AND k.search @@ words.query
+              ORDER BY ts_rank(k.search, words.query) DESC, k.document_id, k.position
+              LIMIT 3) AS passages,
+       (SELECT pc.output FROM provider_calls pc
+         WHERE pc.job_id = c.id AND pc.state = 'completed' AND pc.output IS NOT NULL
+         ORDER BY pc.id DESC LIMIT 1) AS paid_output
+  FROM claimed c
+  LEFT JOIN projects p ON p.id = c.project_id AND p.workspace_id = c.workspace_id
+"""
+
+_HELD = "id = $1 AND status = 'RUNNING' AND attempt_count = $2"
+
+# A heartbeat is bookkeeping, not a change a client sees: `updated_at` stays.
+RENEW_LEASE = f"""
+UPDATE jobs SET lease_expires_at = now() + make_interval(secs => $3) WHERE {_HELD} RETURNING id
+"""
+
+DEFER_ATTEMPT = f"""
+UPDATE jobs SET lease_expires_at = now() + make_interval(secs => $3), updated_at = {NOW_MS}
+ WHERE {_HELD} RETURNING id
+"""
+
+# The columns a finished job reports back to the worker (metrics, notifications).
+FINISHED_COLUMNS = "id, workspace_id, type, status, created_at, completed_at"
+
+FAIL_EXHAUSTED = f"""
+WITH finished AS (
+    UPDATE jobs
+       SET status = 'FAILED', error_code = 'attempts_exhausted',
+           error_message = 'The job''s worker was lost on all ' || $2 || ' attempts.',
+           lease_expires_at = NULL, completed_at = {NOW_MS}, updated_at = {NOW_MS}
+     WHERE {_HELD} AND lease_expires_at < now()
+    RETURNING {FINISHED_COLUMNS}
+), {SETTLE_FINISHED}
+SELECT {FINISHED_COLUMNS}, (SELECT actual_cents FROM settled) AS charged FROM finished
+"""
+
+# The lock only spares a second sweep the same work: every repair is safe twice (claims and
+# finishes are compare-and-sets, an attempt already on the queue is not enqueued again).
+SWEEP_CANDIDATES = """
+WITH sweep AS (SELECT pg_try_advisory_xact_lock($3) AS is_ours)
+SELECT id, attempt_count, status FROM (
+    (SELECT id, attempt_count, status FROM jobs
+      WHERE status = 'RUNNING' AND lease_expires_at < now()
+      ORDER BY lease_expires_at LIMIT $1)
+    UNION ALL
+    (SELECT id, attempt_count, status FROM jobs
+      WHERE status = 'QUEUED' AND created_at < now() - make_interval(secs => $2)
+      ORDER BY created_at LIMIT $1)
+) candidates, sweep
+WHERE sweep.is_ours
+"""
+
+MEDIAN_DURATIONS = """
+SELECT type, percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms)
+FROM (
+    SELECT t.type, d.duration_ms
+    FROM unnest($1::text[]) AS t(type)
+    CROSS JOIN LATERAL (
+        -- created_at comes from the API host, completed_at from the database clock: a tiny
+        -- skew must not make a fast job last less than nothing.
+        SELECT GREATEST(EXTRACT(EPOCH FROM (completed_at - created_at)) * 1000, 0) AS duration_ms
+        FROM jobs
+        WHERE type = t.type AND status = 'DONE' AND key_mode = 'live'
+        ORDER BY completed_at DESC
+        LIMIT $2
+    ) d
+) recent
+GROUP BY type
+"""
 
 
-async def get(session: AsyncSession, workspace_id: str, job_id: str) -> Job | None:
+async def get(connection: Connection, workspace_id: str, job_id: str) -> Record | None:
     if not can_exist(job_id):
         return None
-    job: Job | None = await session.scalar(
-        select(Job).where(Job.workspace_id == workspace_id, Job.id == job_id)
+    row: Record | None = await connection.fetchrow(READ_JOB, job_id, workspace_id)
+    return row
+
+
+@functools.cache
+def list_statement(*, types: bool, statuses: bool, start: bool, end: bool, after: bool) -> str:
+    """The keyset page query for one combination of filters (each its own prepared statement,
+    so each gets its own plan): `(workspace_id, created_at DESC, id DESC)` answers all of them.
+
+    Parameters: $1 workspace, $2 limit + 1, $3 types, $4 statuses, $5 start, $6 end,
+    $7 after created_at, $8 after id (unused ones are passed as null and never referenced).
+    """
+    conditions = ["workspace_id = $1"]
+    if types:
+        conditions.append("type = ANY($3::text[])")
+    if statuses:
+        conditions.append("status = ANY($4::text[])")
+    if start:
+        conditions.append("created_at >= $5")
+    if end:
+        conditions.append("created_at < $6")
+    if after:
+        conditions.append("(created_at, id) < ($7, $8)")
+    referenced = {"$3": types, "$4": statuses, "$5": start, "$6": end, "$7": after}
+    # Every parameter must appear for asyncpg to know its type: unused ones as a no-op.
+    unused = " ".join(
+        f"AND {name}::{kind} IS NULL"
+        for name, kind in (
+            ("$3", "text[]"),
+            ("$4", "text[]"),
+            ("$5", "timestamptz"),
+            ("$6", "timestamptz"),
+            ("$7", "timestamptz"),
+        )
+        if not referenced[name]
     )
-    return job
-
-
-async def get_any(session: AsyncSession, job_id: str) -> Job | None:
-    """For the worker: a job by id, whatever its workspace."""
-    job: Job | None = await session.scalar(select(Job).where(Job.id == job_id))
-    return job
+    if not after:
+        unused += " AND $8::text IS NULL"
+    return (
+        f"SELECT {JOB_COLUMNS} FROM jobs WHERE {' AND '.join(conditions)} {unused} "
+        "ORDER BY created_at DESC, id DESC LIMIT $2"
+    )
 
 
 async def list_page(
-    session: AsyncSession,
+    connection: Connection,
     workspace_id: str,
     *,
     types: list[str] | None,
     statuses: list[str] | None,
     dates: DateRange,
-    request: PageRequest,
-    codec: CursorCodec,
-) -> Page[Job]:
-    statement = select(Job).where(Job.workspace_id == workspace_id)
-    if types:
-        statement = statement.where(Job.type.in_(types))
-    if statuses:
-        statement = statement.where(Job.status.in_(statuses))
-    statement = created_within(statement, Job.created_at, dates)
-    return await fetch_page(
-        session,
-        statement,
-        (Job.created_at, Job.id),
-        request,
-        codec,
-        lambda job: Position(job.created_at, job.id),
+    after: tuple[datetime, str] | None,
+    limit: int,
+) -> list[Record]:
+    """Up to `limit + 1` jobs, newest first (one more than a page tells whether more follow)."""
+    statement = list_statement(
+        types=bool(types),
+        statuses=bool(statuses),
+        start=dates.start is not None,
+        end=dates.end is not None,
+        after=after is not None,
     )
+    rows: list[Record] = await connection.fetch(
+        statement,
+        workspace_id,
+        limit + 1,
+        types,
+        statuses,
+        dates.start,
+        dates.end,
+        after[0] if after else None,
+        after[1] if after else None,
+    )
+    return rows
 
 
-async def cancel(session: AsyncSession, workspace_id: str, job_id: str) -> Job | None:
-    """QUEUED → CANCELLED. Races safely with the claim: exactly one of them wins."""
+async def cancel(connection: Connection, workspace_id: str, job_id: str) -> Record | None:
+    """QUEUED → CANCELLED and its refund; None when the job is not QUEUED (or not found)."""
     if not can_exist(job_id):
         return None
-    job: Job | None = await session.scalar(
-        update(Job)
-        .where(Job.workspace_id == workspace_id, Job.id == job_id, Job.status == "QUEUED")
-        .values(status="CANCELLED", completed_at=NOW_MS, updated_at=NOW_MS)
-        .returning(Job)
-        .execution_options(populate_existing=True)
+    row: Record | None = await connection.fetchrow(CANCEL_JOB, workspace_id, job_id)
+    return row
+
+
+async def claim(
+    connection: Connection, job_id: str, attempt: int, lease_seconds: float
+) -> Record | None:
+    row: Record | None = await connection.fetchrow(
+        CLAIM_ATTEMPT, job_id, attempt, lease_seconds, _STOPWORDS
     )
-    return job
+    return row
 
 
-async def claim(session: AsyncSession, job_id: str, attempt: int, lease: timedelta) -> Job | None:
-    """Start attempt `attempt`: QUEUED → RUNNING for the first; for a later one, take over a
-    RUNNING job whose previous attempt's lease (or retry backoff) has expired."""
-    if attempt == 1:
-        condition = Job.status == "QUEUED"
-        values: dict[str, Any] = {"started_at": NOW_MS}
-    else:
-        condition = and_(
-            Job.status == "RUNNING",
-            Job.attempt_count == attempt - 1,
-            Job.lease_expires_at < func.now(),
-        )
-        values = {}
-    job: Job | None = await session.scalar(
-        update(Job)
-        .where(Job.id == job_id, condition)
-        .values(
-            status="RUNNING",
-            attempt_count=attempt,
-            lease_expires_at=func.now() + lease,
-            updated_at=NOW_MS,
-            **values,
-        )
-        .returning(Job)
-        .execution_options(populate_existing=True)
-    )
-    return job
-
-
-def _held_by(job_id: str, attempt: int) -> Any:
-    return and_(Job.id == job_id, Job.status == "RUNNING", Job.attempt_count == attempt)
-
-
-async def lock_if_held(session: AsyncSession, job_id: str, attempt: int) -> bool:
-    """Lock the row for this transaction if `attempt` still holds the job."""
-    held = await session.scalar(select(Job.id).where(_held_by(job_id, attempt)).with_for_update())
-    return held is not None
-
-
-async def renew_lease(session: AsyncSession, job_id: str, attempt: int, lease: timedelta) -> bool:
-    result = await session.execute(
-        update(Job)
-        .where(_held_by(job_id, attempt))
-        # A heartbeat is bookkeeping, not a change a client sees: `updatedAt` stays (without
-        # naming it here, the column's ORM onupdate would bump it on every heartbeat).
-        .values(lease_expires_at=func.now() + lease, updated_at=Job.updated_at)
-        .returning(Job.id)
-    )
-    return result.first() is not None
-
-
-async def finish(
-    session: AsyncSession,
-    job_id: str,
-    attempt: int,
-    *,
-    status: str,
-    result: dict[str, Any] | None = None,
-    error_code: str | None = None,
-    error_message: str | None = None,
-) -> Job | None:
-    """RUNNING → DONE/FAILED, only for the attempt that holds the job."""
-    job: Job | None = await session.scalar(
-        update(Job)
-        .where(_held_by(job_id, attempt))
-        .values(
-            status=status,
-            result=result,
-            error_code=error_code,
-            error_message=error_message,
-            lease_expires_at=None,
-            completed_at=NOW_MS,
-            updated_at=NOW_MS,
-        )
-        .returning(Job)
-        .execution_options(populate_existing=True)
-    )
-    return job
+async def renew_lease(
+    connection: Connection, job_id: str, attempt: int, lease_seconds: float
+) -> bool:
+    return await connection.fetchval(RENEW_LEASE, job_id, attempt, lease_seconds) is not None
 
 
 async def defer_next_attempt(
-    session: AsyncSession, job_id: str, attempt: int, backoff: timedelta
+    connection: Connection, job_id: str, attempt: int, backoff_seconds: float
 ) -> bool:
-    """After a transient failure: the job stays RUNNING and attempt n+1 may claim it once the
-    backoff has passed (the lease column then means "not before")."""
-    result = await session.execute(
-        update(Job)
-        .where(_held_by(job_id, attempt))
-        .values(lease_expires_at=func.now() + backoff, updated_at=NOW_MS)
-        .returning(Job.id)
+    return await connection.fetchval(DEFER_ATTEMPT, job_id, attempt, backoff_seconds) is not None
+
+
+async def fail_exhausted(connection: Connection, job_id: str, attempt: int) -> Record | None:
+    row: Record | None = await connection.fetchrow(FAIL_EXHAUSTED, job_id, attempt)
+    return row
+
+
+async def sweep_candidates(
+    connection: Connection, limit: int, queued_grace_seconds: float
+) -> Sequence[Record]:
+    """Expired leases and stale QUEUED jobs; nothing when another sweep is reading them."""
+    rows: list[Record] = await connection.fetch(
+        SWEEP_CANDIDATES, limit, queued_grace_seconds, SWEEP_LOCK_KEY
     )
-    return result.first() is not None
+    return rows
 
 
-async def try_sweep_lock(session: AsyncSession) -> bool:
-    locked = await session.scalar(select(func.pg_try_advisory_xact_lock(SWEEP_LOCK_KEY)))
-    return bool(locked)
-
-
-async def expired_running(session: AsyncSession, limit: int) -> Sequence[tuple[str, int]]:
-    """RUNNING jobs whose lease (or backoff) expired: (id, attempt_count), oldest lease first."""
-    rows = await session.execute(
-        select(Job.id, Job.attempt_count)
-        .where(Job.status == "RUNNING", Job.lease_expires_at < func.now())
-        .order_by(Job.lease_expires_at)
-        .limit(limit)
-    )
-    return [(row[0], row[1]) for row in rows]
-
-
-async def stale_queued(session: AsyncSession, grace: timedelta, limit: int) -> Sequence[str]:
-    """QUEUED jobs older than `grace`: their enqueue may have been lost."""
-    rows = await session.scalars(
-        select(Job.id)
-        .where(Job.status == "QUEUED", Job.created_at < func.now() - grace)
-        .order_by(Job.created_at)
-        .limit(limit)
-    )
-    return list(rows.all())
-
-
-async def fail_exhausted(session: AsyncSession, job_id: str, attempt: int) -> Job | None:
-    """The worker of the last allowed attempt died: FAILED attempts_exhausted."""
-    job: Job | None = await session.scalar(
-        update(Job)
-        .where(_held_by(job_id, attempt), Job.lease_expires_at < func.now())
-        .values(
-            status="FAILED",
-            error_code="attempts_exhausted",
-            error_message=f"The job's worker was lost on all {attempt} attempts.",
-            lease_expires_at=None,
-            completed_at=NOW_MS,
-            updated_at=NOW_MS,
-        )
-        .returning(Job)
-        .execution_options(populate_existing=True)
-    )
-    return job
-
-
-async def median_durations_ms(session: AsyncSession, sample: int) -> dict[str, int]:
+async def median_durations_ms(connection: Connection, sample: int) -> dict[str, int]:
     """Per type: median submit→completion of the last `sample` DONE live-key jobs."""
-    rows = await session.execute(
-        text(
-            """
-            SELECT type, percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms)
-            FROM (
-                SELECT t.type, d.duration_ms
-                FROM unnest(CAST(:types AS text[])) AS t(type)
-                CROSS JOIN LATERAL (
-                    -- created_at comes from the API host, completed_at from the database clock:
-                    -- a tiny skew must not make a fast job last less than nothing.
-                    SELECT GREATEST(EXTRACT(EPOCH FROM (completed_at - created_at)) * 1000, 0)
-                        AS duration_ms
-                    FROM jobs
-                    WHERE type = t.type AND status = 'DONE' AND key_mode = 'live'
-                    ORDER BY completed_at DESC
-                    LIMIT :sample
-                ) d
-            ) recent
-            GROUP BY type
-            """
-        ),
-        {"sample": sample, "types": list(JOB_TYPES)},
-    )
+    rows = await connection.fetch(MEDIAN_DURATIONS, list(JOB_TYPES), sample)
     return {row[0]: round(row[1]) for row in rows if row[1] is not None}
+
+
+def finish_statement(outcome: str = "", result: str = "$3::jsonb") -> str:
+    """RUNNING → DONE/FAILED for the attempt that holds the job, its outcome and its spend
+    settlement, in one statement. `outcome`: more CTEs writing what the job produced (they
+    select FROM finished, so they write only when the compare-and-set won); `result`: the SQL
+    of the job's result (it may look at the database clock, e.g. a schedule that passed).
+
+    Parameters: $1 job id, $2 attempt, $3 result, $4 status, $5 error code, $6 error message,
+    $7 a 0¢ provider call to record with the finish ({"provider", "model"}, or null); the
+    outcome's own from $8.
+    """
+    return f"""
+WITH finished AS (
+    UPDATE jobs
+       SET status = $4, result = {result}, error_code = $5, error_message = $6,
+           lease_expires_at = NULL, completed_at = {NOW_MS}, updated_at = {NOW_MS}
+     WHERE {_HELD}
+    RETURNING {FINISHED_COLUMNS}, result
+), free_call AS (
+    -- A provider that bills nothing (the offline generator on a live key): its call is in the
+    -- ledger all the same, recorded with the finish.
+    INSERT INTO provider_calls (job_id, attempt, provider, model, state, cost_cents,
+                                started_at, completed_at)
+    SELECT f.id, $2, $7::jsonb ->> 'provider', $7::jsonb ->> 'model', 'completed', 0,
+           now(), now()
+      FROM finished f WHERE $7::jsonb IS NOT NULL
+){outcome}, {SETTLE_FINISHED}
+SELECT {FINISHED_COLUMNS}, result, (SELECT actual_cents FROM settled) AS charged FROM finished
+"""

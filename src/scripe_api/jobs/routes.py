@@ -2,21 +2,35 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Response
 
-from scripe_api.api.access import Access, GuardedRoute
-from scripe_api.api.dependencies import CursorQuery, LimitQuery, ServicesDep, UnitOfWorkDep
+from scripe_api.api.access import Access
+from scripe_api.api.dependencies import (
+    CursorQuery,
+    LimitQuery,
+    PrefetchedDep,
+    ServicesDep,
+    UnitOfWorkDep,
+)
 from scripe_api.api.openapi import CANCELLED_JOB_LINKS, JOB_RESULT_LINKS, error_responses
-from scripe_api.api.schemas import Envelope, ListEnvelope
+from scripe_api.api.pipeline import GuardedRoute
+from scripe_api.api.schemas import Envelope, ListEnvelope, json_response
 from scripe_api.auth.principal import Principal
 from scripe_api.core.errors import NotFound
 from scripe_api.jobs import service
+from scripe_api.jobs.errors import NotCancellable
 from scripe_api.jobs.schemas import JobRead
+from scripe_api.jobs.views import envelope
 
 router = APIRouter(route_class=GuardedRoute, tags=["jobs"])
 
-JobsReader = Annotated[
+JobsLister = Annotated[
     Principal, Depends(Access(("jobs:read", "posts:write", "knowledge:write"), "read"))
+]
+# Reading one job also reads its progress snapshot, in the rate limiter's round trip.
+JobsReader = Annotated[
+    Principal,
+    Depends(Access(("jobs:read", "posts:write", "knowledge:write"), "read", service.progress_of)),
 ]
 JobsWriter = Annotated[
     Principal, Depends(Access(("jobs:write", "posts:write", "knowledge:write"), "write"))
@@ -31,9 +45,8 @@ JobId = Annotated[str, Path(alias="jobId")]
     response_description="A page of jobs, newest first.",
 )
 async def list_jobs(
-    principal: JobsReader,
+    principal: JobsLister,
     services: ServicesDep,
-    uow: UnitOfWorkDep,
     type: Annotated[str | None, Query(description="Comma-separated JobType values.")] = None,
     status: Annotated[str | None, Query(description="Comma-separated JobStatus values.")] = None,
     date_from: Annotated[
@@ -46,11 +59,11 @@ async def list_jobs(
     ] = None,
     limit: LimitQuery = None,
     cursor: CursorQuery = None,
-) -> ListEnvelope[JobRead]:
+) -> Response:
     """The workspace's jobs, newest first. `progress` is always null here (cheap); fetch
     `GET /v1/jobs/{jobId}` for the live snapshot."""
-    page = await service.list_jobs(
-        uow.session,
+    body = await service.list_jobs(
+        services.database,
         principal,
         services.cursors,
         type_filter=type,
@@ -60,7 +73,7 @@ async def list_jobs(
         limit=limit,
         cursor=cursor,
     )
-    return ListEnvelope[JobRead].of(page, service.job_view)
+    return json_response(body)
 
 
 @router.get(
@@ -71,11 +84,11 @@ async def list_jobs(
     responses={200: {"links": JOB_RESULT_LINKS}, **error_responses(NotFound)},
 )
 async def get_job(
-    job_id: JobId, principal: JobsReader, services: ServicesDep, uow: UnitOfWorkDep
-) -> Envelope[JobRead]:
+    job_id: JobId, principal: JobsReader, services: ServicesDep, progress: PrefetchedDep
+) -> Response:
     """One job with its freshest progress snapshot (while RUNNING). Poll about once a second."""
-    job = await service.get_job(uow.session, services.resources.redis, principal, job_id)
-    return Envelope[JobRead](data=job)
+    job = await service.get_job(services.database, principal, job_id, progress)
+    return json_response(envelope(job))
 
 
 @router.post(
@@ -85,15 +98,13 @@ async def get_job(
     response_description="The job, now CANCELLED with `completedAt` set.",
     responses={
         200: {"links": CANCELLED_JOB_LINKS},
-        **error_responses(NotFound, service.NotCancellable),
+        **error_responses(NotFound, NotCancellable),
     },
 )
 async def cancel_job(
     job_id: JobId, principal: JobsWriter, services: ServicesDep, uow: UnitOfWorkDep
-) -> Envelope[JobRead]:
+) -> Response:
     """Cancel a QUEUED job (its spend reservation is refunded). Any other status is a
     `409 not_cancellable`: v1 does not cancel RUNNING jobs."""
-    job = await service.cancel_job(
-        uow, services.resources.redis, services.job_hooks, principal, job_id
-    )
-    return Envelope[JobRead](data=job)
+    job = await service.cancel_job(uow, services.resources.redis, principal, job_id)
+    return json_response(envelope(job))

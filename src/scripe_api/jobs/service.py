@@ -1,30 +1,34 @@
-"""Jobs as clients see them: read (with live progress), list, cancel, wait for the end."""
+"""Jobs as clients see them: submit, read (with live progress), list, cancel, wait for the end."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from datetime import datetime
+from collections.abc import Callable
 from typing import Any
 
+import orjson
 from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from scripe_api.auth.principal import Principal
 from scripe_api.core.errors import AppError, NotFound
 from scripe_api.core.filters import parse_csv, parse_date_range
-from scripe_api.core.pagination import CursorCodec, Page
+from scripe_api.core.pagination import CursorCodec, Position
+from scripe_api.db.base import can_exist
 from scripe_api.db.errors import is_database_unavailable
-from scripe_api.db.models import Job
 from scripe_api.db.models.job import JOB_STATUSES, JOB_TYPES
-from scripe_api.db.session import UnitOfWork
+from scripe_api.db.pool import Database
+from scripe_api.db.transaction import UnitOfWork
+from scripe_api.idempotency import service as idempotency
+from scripe_api.idempotency.service import KeyedRequest, Policy
 from scripe_api.jobs import repository
-from scripe_api.jobs.hooks import JobHooks
-from scripe_api.jobs.notifications import CompletionHub, publish_finished
-from scripe_api.jobs.progress import read_progress
-from scripe_api.jobs.schemas import JobProgress, JobRead
-from scripe_api.observability.metrics import count_job_finished
+from scripe_api.jobs.errors import NotCancellable
+from scripe_api.jobs.lifecycle import Finished, announce_finished
+from scripe_api.jobs.notifications import CompletionHub
+from scripe_api.jobs.progress import progress_key, read_progress
+from scripe_api.jobs.submission import JobRequest, Submitted, submit
+from scripe_api.jobs.views import envelope, job_document, with_progress
 
 logger = logging.getLogger(__name__)
 
@@ -33,45 +37,27 @@ TERMINAL_STATUSES = frozenset({"DONE", "FAILED", "CANCELLED"})
 _SUBSCRIBE_WAIT_SECONDS = 0.25
 
 
-class NotCancellable(AppError):
-    code = "not_cancellable"
-    status_code = 409
-    default_message = "Only QUEUED jobs can be cancelled in v1."
-
-
-def job_view(job: Job, snapshot: dict[str, Any] | None = None) -> JobRead:
-    """The API's Job. Progress shows only while RUNNING; `updatedAt` is then the later of the
-    row's change and the snapshot's."""
-    view = JobRead.model_validate(job)
-    view.progress = None
-    if job.status == "RUNNING" and snapshot is not None:
-        try:
-            progress = JobProgress.model_validate(
-                {
-                    "progress": snapshot["progress"],
-                    "message": snapshot["message"],
-                    "updatedAt": datetime.fromisoformat(snapshot["updatedAt"]),
-                }
-            )
-        except (KeyError, ValueError, TypeError):
-            return view
-        view.progress = progress
-        view.updated_at = max(view.updated_at, progress.updated_at)
-    return view
+def progress_of(path_params: Any) -> str:
+    """The Redis key read with the rate limit of `GET /v1/jobs/{jobId}`."""
+    return progress_key(str(path_params["jobId"]))
 
 
 async def get_job(
-    session: AsyncSession, redis: Redis, principal: Principal, job_id: str
-) -> JobRead:
-    job = await repository.get(session, principal.workspace_id, job_id)
-    if job is None:
+    database: Database, principal: Principal, job_id: str, snapshot: bytes | None
+) -> dict[str, Any]:
+    """The job with `snapshot`, its progress read with the rate limit (shown while RUNNING)."""
+    row = None
+    if can_exist(job_id):
+        row = await database.fetchrow(
+            repository.READ_JOB, job_id, principal.workspace_id, tenant=principal.workspace_id
+        )
+    if row is None:
         raise NotFound(f"Job '{job_id}' was not found.")
-    snapshot = await read_progress(redis, job.id) if job.status == "RUNNING" else None
-    return job_view(job, snapshot)
+    return with_progress(job_document(row), snapshot)
 
 
 async def list_jobs(
-    session: AsyncSession,
+    database: Database,
     principal: Principal,
     codec: CursorCodec,
     *,
@@ -81,7 +67,8 @@ async def list_jobs(
     date_to: str | None,
     limit: int | None,
     cursor: str | None,
-) -> Page[Job]:
+) -> bytes:
+    """A page of the workspace's jobs, newest first, as the response body."""
     types = parse_csv(type_filter, JOB_TYPES, "type")
     statuses = parse_csv(status_filter, JOB_STATUSES, "status")
     dates = parse_date_range(date_from, date_to)
@@ -92,81 +79,120 @@ async def list_jobs(
         principal.workspace_id,
         {"type": types, "status": statuses, **dates.as_filter()},
     )
-    return await repository.list_page(
-        session,
-        principal.workspace_id,
-        types=types,
-        statuses=statuses,
-        dates=dates,
-        request=request,
-        codec=codec,
+    after = (request.after.created_at, request.after.id) if request.after else None
+    async with database.connection(principal.workspace_id) as connection:
+        rows = await repository.list_page(
+            connection,
+            principal.workspace_id,
+            types=types,
+            statuses=statuses,
+            dates=dates,
+            after=after,
+            limit=request.limit,
+        )
+    more = len(rows) > request.limit
+    rows = rows[: request.limit]
+    next_cursor = None
+    if more:
+        last = rows[-1]
+        next_cursor = codec.encode(
+            Position(last[repository.CREATED_AT], last[repository.ID]), request.filter_hash
+        )
+    return orjson.dumps(
+        {
+            "data": [job_document(row) for row in rows],
+            "pagination": {"next_cursor": next_cursor, "has_more": more},
+        }
     )
 
 
 async def cancel_job(
-    uow: UnitOfWork, redis: Redis, hooks: JobHooks, principal: Principal, job_id: str
-) -> JobRead:
-    job = await repository.cancel(uow.session, principal.workspace_id, job_id)
-    if job is None:
-        current = await repository.get(uow.session, principal.workspace_id, job_id)
+    uow: UnitOfWork, redis: Redis, principal: Principal, job_id: str
+) -> dict[str, Any]:
+    connection = await uow.connection()
+    row = await repository.cancel(connection, principal.workspace_id, job_id)
+    if row is None:
+        current = await repository.get(connection, principal.workspace_id, job_id)
         if current is None:
             raise NotFound(f"Job '{job_id}' was not found.")
         raise NotCancellable(
-            f"Job is in '{current.status}'; only QUEUED jobs can be cancelled in v1."
+            f"Job is in '{current[repository.STATUS]}'; only QUEUED jobs can be cancelled in v1."
         )
-    await hooks.job_ended(uow.session, job)
-    uow.after_commit(count_job_finished(job))
+    document = job_document(row)
 
-    async def notify() -> None:
-        # A cancelled job is finished too: requests waiting on it answer now, not at their
-        # deadline.
-        await publish_finished(redis, job_id)
+    async def announce() -> None:
+        # A cancelled job is finished too: requests waiting on it answer now.
+        await announce_finished(redis, [Finished.of_job(row, row["charged"])])
 
-    uow.after_commit(notify)
-    return job_view(job)
+    uow.after_commit(announce)
+    return document
+
+
+async def submit_job(
+    database: Database,
+    redis: Redis,
+    policy: Policy,
+    principal: Principal,
+    keyed: KeyedRequest | None,
+    build: Callable[[], JobRequest],
+    request_id: str,
+) -> Submitted:
+    """Submit the job `build` describes. What `build` refuses (the request alone shows it
+    wrong) is recorded on the key like any refusal of the operation, after the key's own say."""
+    try:
+        request = build()
+    except AppError as error:
+        if keyed is not None:
+            replay = await idempotency.refuse_once(database, policy, keyed, error, request_id)
+            if replay is not None:
+                return Submitted(replay, None, is_replay=True)
+        raise
+    return await submit(database, redis, policy, principal, keyed, request, request_id)
 
 
 async def wait_for_job(
-    sessionmaker: async_sessionmaker[AsyncSession],
+    database: Database,
     redis: Redis,
     hub: CompletionHub,
     principal: Principal,
-    committed: JobRead,
+    committed: dict[str, Any],
     timeout_ms: int,
-) -> JobRead:
+) -> bytes:
     """Wait up to `timeout_ms` for the `committed` job to end, event-driven, holding no
     database connection while waiting. Registers before the final read so no completion is
     missed; answers at once when Redis (the notification path) is down or the process shuts
     down. The job is already durable: if the database fails meanwhile, the answer is the last
     state read (at worst `committed`), never an error."""
     try:
-        return await _wait(sessionmaker, redis, hub, principal, committed, timeout_ms)
+        return envelope(await _wait(database, redis, hub, principal, committed, timeout_ms))
     except Exception as error:
         if not is_database_unavailable(error):
             raise
-        logger.warning("sync wait for %s ended early: database unavailable", committed.id)
-        return committed
+        logger.warning("sync wait for %s ended early: database unavailable", committed["id"])
+        return envelope(committed)
 
 
 async def _wait(
-    sessionmaker: async_sessionmaker[AsyncSession],
+    database: Database,
     redis: Redis,
     hub: CompletionHub,
     principal: Principal,
-    committed: JobRead,
+    committed: dict[str, Any],
     timeout_ms: int,
-) -> JobRead:
-    job_id = committed.id
+) -> dict[str, Any]:
+    job_id = committed["id"]
     async with hub.watch(job_id) as finished:
-        deadline = asyncio.get_running_loop().time() + timeout_ms / 1000
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_ms / 1000
         is_listening = await hub.wait_subscribed(_SUBSCRIBE_WAIT_SECONDS)
         while True:
             # Clear before reading: a notification arriving after the read sets it again.
             finished.clear()
-            async with sessionmaker() as session:
-                view = await get_job(session, redis, principal, job_id)
-            remaining = deadline - asyncio.get_running_loop().time()
-            if view.status in TERMINAL_STATUSES or not is_listening or remaining <= 0:
+            view = await get_job(database, principal, job_id, None)
+            remaining = deadline - loop.time()
+            if view["status"] in TERMINAL_STATUSES or not is_listening or remaining <= 0:
+                if view["status"] == "RUNNING":
+                    view = with_progress(view, await read_progress(redis, job_id))
                 return view
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(finished.wait(), remaining)

@@ -6,21 +6,22 @@
 Either way an attempt already waiting on the queue is left alone, and one a worker took but never
 claimed (it died in between) goes out again under a fresh queue id (see `jobs.queue`): a job is
 running again within a lease plus a sweep, whichever attempt its worker died on.
-One sweep runs at a time (a transaction-scoped advisory lock); enqueues happen after commit, all
-in one round trip.
+
+One statement reads the candidates (under an advisory lock, so concurrent sweeps do not repeat
+each other's work), one Lua round trip delivers them all; each exhausted job fails in its own
+statement (a lock held up on one never holds up the others).
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
 
 from scripe_api.jobs import repository
 from scripe_api.jobs.execution import WorkerDeps
-from scripe_api.jobs.notifications import publish_finished
+from scripe_api.jobs.lifecycle import Finished, announce_finished
 from scripe_api.jobs.queue import Delivery, deliver
-from scripe_api.observability.metrics import SWEEP_REPAIRS, count_job_finished
+from scripe_api.observability.metrics import SWEEP_REPAIRS
 
 logger = logging.getLogger(__name__)
 
@@ -35,34 +36,33 @@ class SweepReport:
 
 async def sweep(deps: WorkerDeps) -> SweepReport:
     settings = deps.resources.settings
-    to_enqueue: list[Delivery] = []
-    finished: list[str] = []
-    async with deps.resources.unit_of_work() as uow:
-        if not await repository.try_sweep_lock(uow.session):
-            return SweepReport(ran=False)
-        for job_id, attempt in await repository.expired_running(
-            uow.session, settings.sweep_batch_size
-        ):
-            if attempt < settings.job_max_attempts:
-                to_enqueue.append(Delivery(job_id, attempt + 1))
-                continue
-            failed = await repository.fail_exhausted(uow.session, job_id, attempt)
-            if failed is not None:
-                await deps.hooks.job_ended(uow.session, failed)
-                uow.after_commit(count_job_finished(failed))
-                finished.append(job_id)
-        queued = await repository.stale_queued(
-            uow.session,
-            timedelta(seconds=settings.sweep_queued_grace_seconds),
-            settings.sweep_batch_size,
+    database = deps.resources.database
+    async with database.connection() as connection:
+        candidates = await repository.sweep_candidates(
+            connection, settings.sweep_batch_size, settings.sweep_queued_grace_seconds
         )
-    retried = len(to_enqueue)
-    redis = deps.resources.redis
-    to_enqueue.extend(Delivery(job_id, 1) for job_id in queued)
-    await deliver(redis, to_enqueue)
-    for job_id in finished:
-        await publish_finished(deps.resources.redis, job_id)
-    report = SweepReport(ran=True, requeued=len(queued), retried=retried, exhausted=len(finished))
+    deliveries: list[Delivery] = []
+    finished: list[Finished] = []
+    retried = requeued = 0
+    for job_id, attempt, status in candidates:
+        if status == "QUEUED":
+            deliveries.append(Delivery(job_id, 1))
+            requeued += 1
+        elif attempt < settings.job_max_attempts:
+            deliveries.append(Delivery(job_id, attempt + 1))
+            retried += 1
+        else:
+            try:
+                async with database.connection() as connection:
+                    row = await repository.fail_exhausted(connection, job_id, attempt)
+            except Exception:
+                logger.exception("sweep could not end %s; next sweep retries", job_id)
+                continue
+            if row is not None:
+                finished.append(Finished.of_job(row, row["charged"]))
+    await deliver(deps.resources.redis, deliveries)
+    await announce_finished(deps.resources.redis, finished)
+    report = SweepReport(ran=True, requeued=requeued, retried=retried, exhausted=len(finished))
     SWEEP_REPAIRS.labels(kind="requeued").inc(report.requeued)
     SWEEP_REPAIRS.labels(kind="retried").inc(report.retried)
     SWEEP_REPAIRS.labels(kind="exhausted").inc(report.exhausted)

@@ -2,18 +2,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request, Response
 
-from scripe_api.api.access import Access, GuardedRoute
-from scripe_api.api.dependencies import ServicesDep, UnitOfWorkDep
+from scripe_api.api.access import Access
+from scripe_api.api.dependencies import IdempotencyKeyDep, ServicesDep
+from scripe_api.api.jobs import submitted_response
 from scripe_api.api.openapi import JOB_LINKS, error_responses
+from scripe_api.api.pipeline import GuardedRoute
 from scripe_api.api.schemas import Envelope
 from scripe_api.auth.principal import Principal
 from scripe_api.core.errors import NotFound, Unprocessable
 from scripe_api.jobs.schemas import JobRead
-from scripe_api.jobs.service import job_view
-from scripe_api.knowledge import service
 from scripe_api.knowledge.schemas import KnowledgeCreate
+from scripe_api.knowledge.service import knowledge_request
 
 router = APIRouter(route_class=GuardedRoute, tags=["knowledge"])
 
@@ -29,16 +30,17 @@ KnowledgeWriter = Annotated[Principal, Depends(Access(("knowledge:write",), "ai"
     responses={202: {"links": JOB_LINKS}, **error_responses(NotFound, Unprocessable)},
 )
 async def create_knowledge(
-    body: KnowledgeCreate, principal: KnowledgeWriter, services: ServicesDep, uow: UnitOfWorkDep
-) -> Envelope[JobRead]:
+    request: Request,
+    body: KnowledgeCreate,
+    principal: KnowledgeWriter,
+    services: ServicesDep,
+    key: IdempotencyKeyDep,
+) -> Response:
     """Add a document to the knowledge base: a project's (`projectId`) or, without one, the
     whole workspace's. Answers `202` with a KB_INGEST_TEXT Job; when it is DONE,
     `result.documentId` names the document, and its most relevant passages are used by the
     next post generations. Only `type: "text"` is supported here (up to 1 MB)."""
-    job = await service.submit_knowledge(
-        uow, services.resources.redis, services.estimates, principal, body
+    estimate_ms = await services.estimates.estimate_ms("KB_INGEST_TEXT")
+    return await submitted_response(
+        request, services, principal, key, lambda: knowledge_request(body, estimate_ms)
     )
-    accepted = Envelope[JobRead](data=job_view(job))
-    # Durable (and enqueued) before anyone is told; what a retry with the same key gets back.
-    await uow.commit(accepted)
-    return accepted

@@ -1,42 +1,47 @@
-"""The KB_INGEST_TEXT worker step: chunk the text, then write the document and its chunks."""
+"""The KB_INGEST_TEXT worker step: chunk the text; the finish writes the document and its
+chunks (see `Outcome`)."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
-
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from scripe_api.db.models import Job
+from scripe_api.core.clock import utc_now
+from scripe_api.core.ids import new_id
 from scripe_api.jobs.errors import JobFailure
-from scripe_api.jobs.execution import Finisher, Progress, WorkerDeps
-from scripe_api.knowledge import repository
+from scripe_api.jobs.execution import ClaimedJob, Outcome, Progress, WorkerDeps
 from scripe_api.knowledge.chunking import chunk_text
-from scripe_api.projects import repository as projects
+
+# The document and its chunks, written with the finish (only when the attempt still holds the
+# job); a job writes one document whatever happens to its attempts (kb_documents.job_id).
+SAVE_DOCUMENT = """, document AS (
+    INSERT INTO kb_documents (id, workspace_id, project_id, name, job_id, created_at)
+    SELECT $8, f.workspace_id, $9, $10, f.id, $11 FROM finished f
+    RETURNING id, workspace_id
+), chunks AS (
+    INSERT INTO kb_chunks (id, document_id, workspace_id, project_id, position, content)
+    SELECT c.chunk_id, d.id, d.workspace_id, $9, c.position - 1, c.content
+      FROM document d,
+           unnest($12::text[], $13::text[]) WITH ORDINALITY AS c(chunk_id, content, position)
+)"""
+DOCUMENT_RESULT = "coalesce($3::jsonb, '{}'::jsonb) || jsonb_build_object('documentId', $8::text)"
 
 
-async def run_text_ingest(deps: WorkerDeps, job: Job, attempt: int, progress: Progress) -> Finisher:
+async def run_text_ingest(
+    deps: WorkerDeps, job: ClaimedJob, attempt: int, progress: Progress
+) -> Outcome:
     await progress(0.1, "Reading the text")
-    if job.project_id is not None:
-        async with deps.resources.sessionmaker() as session:
-            project = await projects.get(session, job.workspace_id, job.project_id)
-        if project is None:
-            raise JobFailure(
-                "project_unavailable", "The project has been deleted.", transient=False
-            )
+    if job.project_id is not None and not job.has_project:
+        raise JobFailure("project_unavailable", "The project has been deleted.", transient=False)
     await progress(0.3, "Splitting into passages")
     chunks = chunk_text(job.input["text"])
     await progress(0.7, f"Indexing {len(chunks)} passages")
-
-    async def save_document(session: AsyncSession, now: datetime) -> dict[str, Any]:
-        document = await repository.add_document(
-            session,
-            workspace_id=job.workspace_id,
-            project_id=job.project_id,
-            name=job.input["name"],
-            chunks=chunks,
-            job_id=job.id,
-        )
-        return {"documentId": document.id}
-
-    return save_document
+    return Outcome(
+        ctes=SAVE_DOCUMENT,
+        result_sql=DOCUMENT_RESULT,
+        params=(
+            new_id("kb"),
+            job.project_id,
+            job.input["name"],
+            utc_now(),
+            [new_id("kbc") for _ in chunks],
+            chunks,
+        ),
+    )

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from arq.connections import ArqRedis
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from scripe_api.auth.principal import Principal
 from scripe_api.core.errors import NotFound, PayloadTooLarge, Unprocessable
-from scripe_api.db.models import Job, KnowledgeDocument
-from scripe_api.db.session import UnitOfWork
-from scripe_api.jobs.estimates import EstimateCache
-from scripe_api.jobs.submission import submit_job
+from scripe_api.db.models import KnowledgeDocument
+from scripe_api.jobs.submission import JobRequest
 from scripe_api.knowledge import repository
 from scripe_api.knowledge.chunking import chunk_text
 from scripe_api.knowledge.schemas import (
@@ -18,20 +14,12 @@ from scripe_api.knowledge.schemas import (
     SUPPORTED_TYPES,
     KnowledgeCreate,
 )
-from scripe_api.projects.service import get_project, get_project_for_operator
+from scripe_api.projects.service import get_project_for_operator
 from scripe_api.workspaces.service import get_workspace
 
 
-async def submit_knowledge(
-    uow: UnitOfWork,
-    redis: ArqRedis,
-    estimates: EstimateCache,
-    principal: Principal,
-    body: KnowledgeCreate,
-) -> Job:
-    # Before the first query of the unit of work: a refresh of the cached medians takes a
-    # connection of its own, and must never do so while this request already holds one.
-    estimate_ms = await estimates.estimate_ms("KB_INGEST_TEXT")
+def knowledge_request(body: KnowledgeCreate, estimate_ms: int | None) -> JobRequest:
+    """The KB_INGEST_TEXT job to submit; raises what the request alone shows to be wrong."""
     if body.type not in SUPPORTED_TYPES:
         raise Unprocessable(
             f"type '{body.type}' is not supported; supported: {', '.join(SUPPORTED_TYPES)}.",
@@ -39,16 +27,11 @@ async def submit_knowledge(
         )
     if len(body.text.encode()) > KNOWLEDGE_TEXT_MAX_BYTES:
         raise PayloadTooLarge("text exceeds 1 MB.", details={"field": "text"})
-    project_id = None
-    if body.project_id is not None:
-        project_id = (await get_project(uow.session, principal, body.project_id)).id
-    return await submit_job(
-        uow,
-        redis,
-        principal,
+    # Calls no AI provider: reserves nothing.
+    return JobRequest(
         job_type="KB_INGEST_TEXT",
-        project_id=project_id,
-        job_input={"type": body.type, "name": body.name, "text": body.text},
+        project_id=body.project_id,
+        input={"type": body.type, "name": body.name, "text": body.text},
         estimated_completion_ms=estimate_ms,
     )
 

@@ -4,9 +4,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
 
-from scripe_api.api.access import Access, GuardedRoute
+from scripe_api.api.access import Access
 from scripe_api.api.dependencies import CursorQuery, LimitQuery, ServicesDep, UnitOfWorkDep
 from scripe_api.api.openapi import NOTE_LINKS, error_responses
+from scripe_api.api.pipeline import GuardedRoute
 from scripe_api.api.schemas import Envelope, ListEnvelope
 from scripe_api.auth.principal import Principal
 from scripe_api.core.errors import NotFound
@@ -29,16 +30,20 @@ NotesWriter = Annotated[Principal, Depends(Access(("notes:write",), "write"))]
 async def list_notes(
     principal: NotesReader,
     services: ServicesDep,
-    uow: UnitOfWorkDep,
     project_id: Annotated[str, Query(alias="projectId", description="Required.")],
     limit: LimitQuery = None,
     cursor: CursorQuery = None,
 ) -> ListEnvelope[NoteRead]:
     """A project's notes, newest first."""
     page = await service.list_notes(
-        uow.session, principal, services.cursors, project_id=project_id, limit=limit, cursor=cursor
+        services.database,
+        principal,
+        services.cursors,
+        project_id=project_id,
+        limit=limit,
+        cursor=cursor,
     )
-    return ListEnvelope[NoteRead].of(page, NoteRead.model_validate)
+    return ListEnvelope[NoteRead].of(page, NoteRead.from_row)
 
 
 @router.get(
@@ -49,11 +54,11 @@ async def list_notes(
     responses=error_responses(NotFound),
 )
 async def get_note(
-    note_id: Annotated[str, Path(alias="noteId")], principal: NotesReader, uow: UnitOfWorkDep
+    note_id: Annotated[str, Path(alias="noteId")], principal: NotesReader, services: ServicesDep
 ) -> Envelope[NoteRead]:
     """One note."""
-    note = await service.get_note(uow.session, principal, note_id)
-    return Envelope[NoteRead](data=NoteRead.model_validate(note))
+    note = await service.read_note(services.database, principal, note_id)
+    return Envelope[NoteRead](data=NoteRead.from_row(note))
 
 
 @router.post(
@@ -67,5 +72,5 @@ async def create_note(
     body: NoteCreate, principal: NotesWriter, uow: UnitOfWorkDep
 ) -> Envelope[NoteRead]:
     """Save a note a generation can start from (`source.noteId`)."""
-    note = await service.create_note(uow.session, principal, body)
-    return Envelope[NoteRead](data=NoteRead.model_validate(note))
+    note = await service.create_note(uow, principal, body)
+    return Envelope[NoteRead](data=NoteRead.from_row(note))

@@ -7,10 +7,6 @@ an API process and a worker process each export their own. Apps built later in t
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from datetime import datetime
-from typing import Protocol
-
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 REGISTRY = CollectorRegistry(auto_describe=True)
@@ -86,27 +82,3 @@ RATE_LIMIT_FAIL_OPEN = Counter(
     "Requests served unlimited because the rate limiter could not reach Redis.",
     registry=REGISTRY,
 )
-
-
-class FinishedJob(Protocol):
-    @property
-    def type(self) -> str: ...
-    @property
-    def status(self) -> str: ...
-    @property
-    def created_at(self) -> datetime: ...
-    @property
-    def completed_at(self) -> datetime | None: ...
-
-
-def count_job_finished(job: FinishedJob) -> Callable[[], Awaitable[None]]:
-    """An after-commit callback counting `job`'s terminal transition (once it is durable)."""
-    job_type, status = job.type, job.status
-    seconds = (job.completed_at - job.created_at).total_seconds() if job.completed_at else None
-
-    async def record() -> None:
-        JOBS_FINISHED.labels(type=job_type, status=status).inc()
-        if seconds is not None:
-            JOB_DURATION.labels(type=job_type).observe(max(seconds, 0.0))
-
-    return record

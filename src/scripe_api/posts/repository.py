@@ -1,32 +1,109 @@
-"""SQL for posts, always scoped to a workspace. Flushes, never commits."""
+"""SQL for posts, always scoped to a workspace (a foreign id is simply not found).
+
+Posts a generation writes are inserted by the job's finishing statement (see
+`generations/runner.py`); the statements here serve the posts endpoints.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from datetime import datetime
 
 from scripe_api.core.filters import DateRange
-from scripe_api.core.pagination import CursorCodec, Page, PageRequest, Position
+from scripe_api.core.pagination import CursorCodec, Page, PageRequest
 from scripe_api.db.base import can_exist
-from scripe_api.db.keyset import created_within, fetch_page
-from scripe_api.db.models import Post
+from scripe_api.db.keyset import fetch_page
+from scripe_api.db.pool import Connection, Record
+
+POST_COLUMNS = (
+    "id, status, platform, content_type, title, content, created_at, project_id, "
+    "scheduled_at, updated_at"
+)
+READ_POST = f"SELECT {POST_COLUMNS} FROM posts WHERE id = $1 AND workspace_id = $2"
+# The row as the edit sees it, locked until the edit commits.
+READ_POST_FOR_UPDATE = f"{READ_POST} FOR UPDATE"
+
+INSERT_POST = f"""
+INSERT INTO posts (id, workspace_id, project_id, status, platform, content_type, title,
+                   content, scheduled_at, created_at)
+VALUES ($1, $2, $3, $4, 'LINKEDIN', $5, $6, $7, $8, $9)
+RETURNING {POST_COLUMNS}
+"""
+
+UPDATE_POST = f"""
+UPDATE posts
+   SET content = $3, title = $4, content_type = $5, scheduled_at = $6, status = $7,
+       updated_at = $8
+ WHERE id = $1 AND workspace_id = $2
+RETURNING {POST_COLUMNS}
+"""
 
 
-def add(session: AsyncSession, post: Post) -> None:
-    session.add(post)
-
-
-async def get(session: AsyncSession, workspace_id: str, post_id: str) -> Post | None:
+async def get(
+    connection: Connection, workspace_id: str, post_id: str, *, for_update: bool = False
+) -> Record | None:
     if not can_exist(post_id):
         return None
-    post: Post | None = await session.scalar(
-        select(Post).where(Post.workspace_id == workspace_id, Post.id == post_id)
+    statement = READ_POST_FOR_UPDATE if for_update else READ_POST
+    row: Record | None = await connection.fetchrow(statement, post_id, workspace_id)
+    return row
+
+
+async def insert(
+    connection: Connection,
+    *,
+    post_id: str,
+    workspace_id: str,
+    project_id: str,
+    status: str,
+    content_type: str,
+    title: str | None,
+    content: str,
+    scheduled_at: datetime | None,
+    created_at: datetime,
+) -> Record:
+    row: Record = await connection.fetchrow(
+        INSERT_POST,
+        post_id,
+        workspace_id,
+        project_id,
+        status,
+        content_type,
+        title,
+        content,
+        scheduled_at,
+        created_at,
     )
-    return post
+    return row
+
+
+async def update(
+    connection: Connection,
+    workspace_id: str,
+    post_id: str,
+    *,
+    content: str,
+    title: str | None,
+    content_type: str,
+    scheduled_at: datetime | None,
+    status: str,
+    updated_at: datetime,
+) -> Record:
+    row: Record = await connection.fetchrow(
+        UPDATE_POST,
+        post_id,
+        workspace_id,
+        content,
+        title,
+        content_type,
+        scheduled_at,
+        status,
+        updated_at,
+    )
+    return row
 
 
 async def list_page(
-    session: AsyncSession,
+    connection: Connection,
     workspace_id: str,
     project_id: str,
     *,
@@ -34,16 +111,23 @@ async def list_page(
     dates: DateRange,
     request: PageRequest,
     codec: CursorCodec,
-) -> Page[Post]:
-    statement = select(Post).where(Post.workspace_id == workspace_id, Post.project_id == project_id)
+) -> Page[Record]:
+    conditions = ["workspace_id = $1", "project_id = $2"]
+    args: list[object] = [workspace_id, project_id]
     if statuses:
-        statement = statement.where(Post.status.in_(statuses))
-    statement = created_within(statement, Post.created_at, dates)
+        args.append(statuses)
+        conditions.append(f"status = ANY(${len(args)}::text[])")
+    if dates.start is not None:
+        args.append(dates.start)
+        conditions.append(f"created_at >= ${len(args)}")
+    if dates.end is not None:
+        args.append(dates.end)
+        conditions.append(f"created_at < ${len(args)}")
     return await fetch_page(
-        session,
-        statement,
-        (Post.created_at, Post.id),
+        connection,
+        f"SELECT {POST_COLUMNS} FROM posts",
+        tuple(conditions),
+        tuple(args),
         request,
         codec,
-        lambda post: Position(post.created_at, post.id),
     )

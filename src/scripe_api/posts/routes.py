@@ -4,9 +4,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
 
-from scripe_api.api.access import Access, GuardedRoute
+from scripe_api.api.access import Access
 from scripe_api.api.dependencies import CursorQuery, LimitQuery, ServicesDep, UnitOfWorkDep
 from scripe_api.api.openapi import POST_LINKS, error_responses
+from scripe_api.api.pipeline import GuardedRoute
 from scripe_api.api.schemas import Envelope, ListEnvelope
 from scripe_api.auth.principal import Principal
 from scripe_api.core.errors import NotFound, Unprocessable
@@ -30,7 +31,6 @@ PostId = Annotated[str, Path(alias="postId")]
 async def list_posts(
     principal: PostsReader,
     services: ServicesDep,
-    uow: UnitOfWorkDep,
     project_id: Annotated[str, Query(alias="projectId", description="Required.")],
     status: Annotated[str | None, Query(description="Comma-separated PostStatus values.")] = None,
     date_from: Annotated[str | None, Query(alias="dateFrom")] = None,
@@ -41,7 +41,7 @@ async def list_posts(
     """A project's posts, newest first. `dateFrom`/`dateTo` filter `createdAt` (YYYY-MM-DD or
     ISO 8601 with offset, inclusive; a date `dateTo` means the end of that UTC day)."""
     page = await service.list_posts(
-        uow.session,
+        services.database,
         principal,
         services.cursors,
         project_id=project_id,
@@ -51,7 +51,7 @@ async def list_posts(
         limit=limit,
         cursor=cursor,
     )
-    return ListEnvelope[PostRead].of(page, PostRead.model_validate)
+    return ListEnvelope[PostRead].of(page, PostRead.from_row)
 
 
 @router.get(
@@ -62,11 +62,11 @@ async def list_posts(
     responses={200: {"links": POST_LINKS}, **error_responses(NotFound)},
 )
 async def get_post(
-    post_id: PostId, principal: PostsReader, uow: UnitOfWorkDep
+    post_id: PostId, principal: PostsReader, services: ServicesDep
 ) -> Envelope[PostRead]:
     """One post."""
-    post = await service.get_post(uow.session, principal, post_id)
-    return Envelope[PostRead](data=PostRead.model_validate(post))
+    post = await service.read_post(services.database, principal, post_id)
+    return Envelope[PostRead](data=PostRead.from_row(post))
 
 
 @router.post(
@@ -80,8 +80,8 @@ async def create_post(
     body: PostCreate, principal: PostsWriter, uow: UnitOfWorkDep
 ) -> Envelope[PostRead]:
     """Create a post by hand: `scheduled` when `scheduledFor` is given, else `draft`."""
-    post = await service.create_post(uow.session, principal, body)
-    return Envelope[PostRead](data=PostRead.model_validate(post))
+    post = await service.create_post(uow, principal, body)
+    return Envelope[PostRead](data=PostRead.from_row(post))
 
 
 @router.patch(
@@ -96,5 +96,5 @@ async def update_post(
 ) -> Envelope[PostRead]:
     """Edit a post. `scheduledFor`: a future time (re)schedules, `null` unschedules to
     `draft`, absent leaves it."""
-    post = await service.update_post(uow.session, principal, post_id, body)
-    return Envelope[PostRead](data=PostRead.model_validate(post))
+    post = await service.update_post(uow, principal, post_id, body)
+    return Envelope[PostRead](data=PostRead.from_row(post))

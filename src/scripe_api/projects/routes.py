@@ -4,9 +4,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path
 
-from scripe_api.api.access import Access, GuardedRoute
-from scripe_api.api.dependencies import CursorQuery, LimitQuery, ServicesDep, UnitOfWorkDep
+from scripe_api.api.access import Access
+from scripe_api.api.dependencies import CursorQuery, LimitQuery, ServicesDep
 from scripe_api.api.openapi import PROJECT_LINKS, error_responses
+from scripe_api.api.pipeline import GuardedRoute
 from scripe_api.api.schemas import Envelope, ListEnvelope
 from scripe_api.auth.principal import Principal
 from scripe_api.core.errors import NotFound
@@ -27,14 +28,15 @@ ProjectsReader = Annotated[Principal, Depends(Access(("projects:read",), "read")
 async def list_projects(
     principal: ProjectsReader,
     services: ServicesDep,
-    uow: UnitOfWorkDep,
     limit: LimitQuery = None,
     cursor: CursorQuery = None,
 ) -> ListEnvelope[ProjectRead]:
     """The workspace's projects, newest first. Follow `pagination.next_cursor` until
     `has_more` is false."""
-    page = await service.list_projects(uow.session, principal, services.cursors, limit, cursor)
-    return ListEnvelope[ProjectRead].of(page, ProjectRead.model_validate)
+    page = await service.list_projects(
+        services.database, principal, services.cursors, limit, cursor
+    )
+    return ListEnvelope[ProjectRead].of(page, ProjectRead.from_row)
 
 
 @router.get(
@@ -47,8 +49,8 @@ async def list_projects(
 async def get_project(
     project_id: Annotated[str, Path(alias="projectId")],
     principal: ProjectsReader,
-    uow: UnitOfWorkDep,
+    services: ServicesDep,
 ) -> Envelope[ProjectRead]:
     """One project of the workspace. An id of another workspace is a 404, like an unknown one."""
-    project = await service.get_project(uow.session, principal, project_id)
-    return Envelope[ProjectRead](data=ProjectRead.model_validate(project))
+    project = await service.read_project(services.database, principal, project_id)
+    return Envelope[ProjectRead](data=ProjectRead.from_row(project))

@@ -7,27 +7,40 @@ from scripe_api.core.errors import NotFound
 from scripe_api.core.ids import new_id
 from scripe_api.core.pagination import CursorCodec, Page
 from scripe_api.db.models import Project
+from scripe_api.db.pool import Connection, Database, Record
 from scripe_api.projects import repository
 from scripe_api.projects.voice import ProjectVoice
 from scripe_api.workspaces.service import get_workspace
 
 
-async def get_project(session: AsyncSession, principal: Principal, project_id: str) -> Project:
-    project = await repository.get(session, principal.workspace_id, project_id)
+async def get_project(connection: Connection, principal: Principal, project_id: str) -> Record:
+    project = await repository.get(connection, principal.workspace_id, project_id)
     if project is None:
         raise NotFound(f"Project '{project_id}' was not found.")
     return project
 
 
+async def require_project(connection: Connection, principal: Principal, project_id: str) -> None:
+    """404 unless the project is the workspace's."""
+    if not await repository.exists(connection, principal.workspace_id, project_id):
+        raise NotFound(f"Project '{project_id}' was not found.")
+
+
+async def read_project(database: Database, principal: Principal, project_id: str) -> Record:
+    async with database.connection(principal.workspace_id) as connection:
+        return await get_project(connection, principal, project_id)
+
+
 async def list_projects(
-    session: AsyncSession,
+    database: Database,
     principal: Principal,
     codec: CursorCodec,
     limit: int | None,
     cursor: str | None,
-) -> Page[Project]:
+) -> Page[Record]:
     request = codec.page_request(limit, cursor, "projects", principal.workspace_id, {})
-    return await repository.list_page(session, principal.workspace_id, request, codec)
+    async with database.connection(principal.workspace_id) as connection:
+        return await repository.list_page(connection, principal.workspace_id, request, codec)
 
 
 async def create_project(

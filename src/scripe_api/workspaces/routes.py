@@ -4,7 +4,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from scripe_api.api.access import Access, GuardedRoute
+from scripe_api.api.access import Access
+from scripe_api.api.pipeline import GuardedRoute
 from scripe_api.auth.principal import Principal
 from scripe_api.workspaces.schemas import (
     PrincipalRead,
