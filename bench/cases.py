@@ -31,23 +31,85 @@ def case_floor(bench: Bench) -> None:
         floor.stop()
 
 
+def case_e2e_wrk(bench: Bench) -> None:
+    """Submit → DONE with the worker running, the submissions made by wrk (a C client, so the
+    load generator is not what limits the rate): POSTs with fresh Idempotency-Keys for the
+    case's duration, then every job they created is waited for. From the database's clocks:
+    jobs DONE / (last completedAt minus first createdAt); plus the server CPU of API and worker
+    per job."""
+    options = bench.options
+    assert bench.api is not None
+    assert bench.worker is not None
+    say(f"case e2e (wrk): POSTs for {options.duration:.0f} s, {options.connections} connections")
+    headers = {**loads.auth_headers(bench.tenant.key), "Content-Type": "application/json"}
+    post = Request(
+        "POST",
+        "/v1/posts/generations",
+        headers,
+        body=loads.generation_body(bench.tenant.project_id),
+        unique_idempotency_key=True,
+    )
+    since = bench.db.sql("SELECT now() AS now")[0]["now"]
+    api_before, worker_before = bench.api.cpu_times(), bench.worker.cpu_times()
+    with bench.meter.profiled(bench.worker, "worker_e2e", "Worker during end-to-end generations"):
+        load = bench.meter.load(post)
+        rows = _wait_until_final_since(bench, since)
+    api_after, worker_after = bench.api.cpu_times(), bench.worker.cpu_times()
+    done = [row for row in rows if row["status"] == "DONE"]
+    timings = _e2e_timings(rows, done, {"ids": [], "statuses": {}, "seconds": None})
+    cpu_ms = {
+        name: (sum(after) - sum(before)) * 1000 / len(done) if done else None
+        for name, before, after in (
+            ("api", api_before, api_after),
+            ("worker", worker_before, worker_after),
+        )
+    }
+    bench.results.e2e = {
+        **timings,
+        "n": len(rows),
+        "submitted": len(rows),
+        "submit_rps": load.rps,
+        "statuses": {"non_2xx": load.non_2xx, "errors": load.errors},
+        "api_cpu_ms": cpu_ms["api"],
+        "worker_cpu_ms": cpu_ms["worker"],
+    }
+    say(f"  {json.dumps({k: v for k, v in bench.results.e2e.items() if k != 'ids'})}")
+
+
+def _wait_until_final_since(bench: Bench, since: Any) -> list[Any]:
+    """The rows of the tenant's jobs created since `since`, once all are final (or after 5 min)."""
+    deadline = time.monotonic() + 300
+    rows: list[Any] = []
+    while time.monotonic() < deadline:
+        rows = bench.db.sql(
+            "SELECT status, created_at, started_at, completed_at FROM jobs "
+            "WHERE workspace_id = $1 AND created_at >= $2",
+            bench.tenant.workspace_id,
+            since,
+        )
+        if all(row["status"] in _FINAL_STATUSES for row in rows):
+            break
+        time.sleep(0.05)
+    return rows
+
+
 def case_e2e(bench: Bench) -> str:
-    """Submit → DONE with the worker running; returns a DONE job's id."""
+    """Submit → DONE with the worker running, submitted by the Python client (the harness's
+    method before the wrk case; its own CPU limits the rate); returns a DONE job's id."""
     options = bench.options
     say(f"case e2e: {options.e2e_jobs} generations, {options.connections} submitters")
-    with bench.meter.profiled(bench.worker, "worker_e2e", "Worker during end-to-end generations"):
-        submitted = loads.run_submitter(
-            bench.base_url,
-            bench.tenant.key,
-            bench.tenant.project_id,
-            n=options.e2e_jobs,
-            connections=options.connections,
-        )
-        ids: list[str] = submitted["ids"]
-        rows = _wait_until_final(bench, ids)
+    submitted = loads.run_submitter(
+        bench.base_url,
+        bench.tenant.key,
+        bench.tenant.project_id,
+        n=options.e2e_jobs,
+        connections=options.connections,
+    )
+    ids: list[str] = submitted["ids"]
+    rows = _wait_until_final(bench, ids)
     done = [row for row in rows if row["status"] == "DONE"]
-    bench.results.e2e = {"n": options.e2e_jobs, **_e2e_timings(rows, done, submitted)}
-    say(f"  {json.dumps({k: v for k, v in bench.results.e2e.items() if k != 'ids'})}")
+    bench.results.e2e_client = {"n": options.e2e_jobs, **_e2e_timings(rows, done, submitted)}
+    say(f"  {json.dumps({k: v for k, v in bench.results.e2e_client.items() if k != 'ids'})}")
     if not done:
         raise RuntimeError(f"no job finished:\n{bench.worker.tail() if bench.worker else ''}")
     return str(

@@ -9,7 +9,6 @@ loop and HTTP implementations, access logging and flags are identical; one proce
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from collections.abc import Sequence
 
@@ -17,7 +16,7 @@ from fastapi import FastAPI
 
 from scripe_api.cli.connection import load_settings
 from scripe_api.cli.output import say
-from scripe_api.cli.server import bind_socket, public_url, serve_until_stopped
+from scripe_api.cli.server import bind_socket, public_url, run_service, serve_until_stopped
 from scripe_api.core.logging import configure_logging
 
 
@@ -46,7 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     port = args.port if args.port is not None else settings.port
     sock = bind_socket(host, port)
     app = create_floor_app()
-    asyncio.run(
+    run_service(
         serve_until_stopped(app, sock, on_started=lambda: say(f"Serving on {public_url(sock)}."))
     )
     sock.close()

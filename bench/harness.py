@@ -13,7 +13,7 @@ import asyncpg
 import redis
 
 from bench import loads
-from bench.cases import case_arq, case_e2e, case_floor, case_wake
+from bench.cases import case_arq, case_e2e, case_e2e_wrk, case_floor, case_wake
 from bench.console import say
 from bench.database import Database, Tenant, seed
 from bench.loads import Request
@@ -63,6 +63,7 @@ class Bench:
         case_floor(self)
         self.api = self.services.start_api()
         self.worker = self.services.start_worker()
+        case_e2e_wrk(self)
         job_id = case_e2e(self)
         case_wake(self)
         self.results.rss["worker"] = self.worker.rss_mb()

@@ -60,7 +60,9 @@ def _throughput_table(results: Results, options: Options) -> list[str]:
     e2e, arq = results.e2e, results.arq
     out = ["| throughput | jobs | seconds | jobs/s | vs raw arq |", "|---|---:|---:|---:|---:|"]
     if e2e:
-        out += _e2e_rows(e2e, arq.get("jobs_per_second"), options)
+        out += _e2e_rows(e2e, arq.get("jobs_per_second"), options, "wrk")
+    if results.e2e_client:
+        out += _e2e_rows(results.e2e_client, arq.get("jobs_per_second"), options, "Python client")
     if arq:
         out.append(
             f"| Raw arq no-op jobs (max_jobs={arq.get('max_jobs')}, poll_delay="
@@ -70,11 +72,19 @@ def _throughput_table(results: Results, options: Options) -> list[str]:
     return out
 
 
-def _e2e_rows(e2e: dict[str, Any], arq_rate: float | None, options: Options) -> list[str]:
+def _e2e_rows(
+    e2e: dict[str, Any], arq_rate: float | None, options: Options, client: str
+) -> list[str]:
     e2e_share = ratio(e2e.get("jobs_per_second"), arq_rate)
+    cpu = ""
+    if e2e.get("worker_cpu_ms") is not None:
+        cpu = (
+            f"; server CPU per job: API {fmt(e2e.get('api_cpu_ms'), 2)} ms, "
+            f"worker {fmt(e2e.get('worker_cpu_ms'), 2)} ms"
+        )
     out = [
-        f"| End-to-end generations, submit → DONE ({options.connections} submitters, "
-        f"offline provider) | {e2e.get('done', 0)} / {e2e.get('n', 0)} "
+        f"| End-to-end generations, submit → DONE ({client}, {options.connections} "
+        f"connections, offline provider{cpu}) | {e2e.get('done', 0)} / {e2e.get('n', 0)} "
         f"| {fmt(e2e.get('seconds'), 2)} | {fmt(e2e.get('jobs_per_second'))} "
         f"| {f'{e2e_share:.1%}' if e2e_share is not None else 'n/a'} |"
     ]

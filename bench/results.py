@@ -16,6 +16,8 @@ class Results:
     cpu_ms: dict[str, float] = field(default_factory=dict)
     sys_share: dict[str, float] = field(default_factory=dict)  # of that CPU, in the kernel
     e2e: dict[str, Any] = field(default_factory=dict)
+    # The same, submitted by the Python client (as runs before the wrk case measured it).
+    e2e_client: dict[str, Any] = field(default_factory=dict)
     arq: dict[str, Any] = field(default_factory=dict)
     wake: dict[str, Any] = field(default_factory=dict)
     rows: dict[str, int] = field(default_factory=dict)

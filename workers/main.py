@@ -17,7 +17,7 @@ from arq.worker import Worker, func
 from prometheus_client import start_http_server
 from redis.exceptions import RedisError
 
-from scripe_api.jobs.queue import RUN_JOB
+from scripe_api.jobs.queue import RUN_JOB, take_due
 from scripe_api.observability.metrics import REGISTRY
 from scripe_api.providers.registry import ProviderRegistry
 from scripe_api.settings import Settings
@@ -72,6 +72,18 @@ class ScripeWorker(Worker):
         if self.stop_requested:
             raise _StopPolling()
         await super()._poll_iteration()
+
+    async def start_jobs(self, job_ids: list[bytes]) -> None:
+        """arq's own `start_jobs`, with the entries taken in one round trip for the whole poll
+        (see `jobs.queue.take_due`) instead of four per entry: the same checks, atomically."""
+        free = self.max_jobs - self.job_counter
+        taken = await take_due(self.pool, job_ids, free, round(self.in_progress_timeout_s * 1000))
+        for job_id, score in taken:
+            await self.sem.acquire()
+            self.job_counter += 1
+            task = self.loop.create_task(self.run_job(job_id, score))
+            task.add_done_callback(lambda _: self._release_sem_dec_counter_on_complete())
+            self.tasks[job_id] = task
 
     async def run_until(self, stop: asyncio.Event, grace_seconds: float) -> None:
         main = asyncio.create_task(self.async_run())

@@ -19,6 +19,7 @@ from scripe_api.api.middleware.metrics import MetricsMiddleware
 from scripe_api.api.middleware.request_context import RequestContextMiddleware
 from scripe_api.api.openapi import install_openapi
 from scripe_api.api.router import include_routers
+from scripe_api.api.routing import with_route_table
 from scripe_api.api.state import Services
 from scripe_api.observability.routes import include_metrics
 from scripe_api.resources import Resources
@@ -122,4 +123,7 @@ def create_app(settings: Settings) -> ScripeApp:
     # After the routers: the schema is completed from the operations they declare.
     install_openapi(app, settings.accepted_versions)
     include_metrics(app, settings.metrics_path)
+    # Starlette types the router's stack as its own bound method; any ASGI app takes its place.
+    dispatch: Any = with_route_table(app.router.routes, app.router.middleware_stack)
+    app.router.middleware_stack = dispatch
     return app

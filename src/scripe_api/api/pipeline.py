@@ -21,6 +21,7 @@ known (see `Plan`), and solving them per request cost more than the rest of a re
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -45,6 +46,8 @@ from scripe_api.db.transaction import UnitOfWork
 
 if TYPE_CHECKING:
     from scripe_api.api.state import Services
+
+logger = logging.getLogger(__name__)
 
 JSON = "application/json"
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
@@ -171,8 +174,16 @@ def guarded_handler(plan: Plan) -> Handler:
     async def handle(request: Request) -> Response:
         services: Services = request.app.state.services
         admission: Admission = await services.gatekeeper.admit(request, plan.access)
-        values = await plan.arguments(request)
         principal = admission.principal
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "%s admitted: key %s (%s, plan %s)",
+                route.name,
+                principal.key_id,
+                principal.mode,
+                principal.plan,
+            )
+        values = await plan.arguments(request)
         if plan.principal is not None:
             values[plan.principal] = principal
         if plan.services is not None:
@@ -218,8 +229,12 @@ class GuardedRoute(APIRoute):
             # For clients and agents: the key needs any one of these (empty: any valid key).
             self.openapi_extra = {**(self.openapi_extra or {}), "x-scopes": list(access.scopes)}
 
+    # The pipeline's handler, which the route table calls directly (see `api.routing`).
+    pipeline: Handler | None = None
+
     def get_route_handler(self) -> Handler:
         access = _find_access(self.dependant)
         if access is None:
             return super().get_route_handler()
-        return guarded_handler(Plan.of(self, access))
+        self.pipeline = guarded_handler(Plan.of(self, access))
+        return self.pipeline

@@ -23,6 +23,7 @@ from scripe_api.cli.server import (
     Companion,
     bind_socket,
     public_url,
+    run_service,
     serve_until_stopped,
 )
 from scripe_api.core.logging import configure_logging
@@ -69,7 +70,7 @@ def run_dev(data_dir: Path, host: str, port: int) -> None:
             settings = dev_settings(data, database_url, redis_url, host=host, port=port)
             configure_logging(settings)
             migrations.upgrade(settings)
-            asyncio.run(_seed_and_serve(settings, data, sock, stop))
+            run_service(_seed_and_serve(settings, data, sock, stop))
         finally:
             _stop_servers(stack, data)
     finally:

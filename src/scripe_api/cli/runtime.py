@@ -76,7 +76,7 @@ def serve(
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
-    from scripe_api.cli.server import bind_socket, public_url, serve_until_stopped
+    from scripe_api.cli.server import bind_socket, public_url, run_service, serve_until_stopped
     from scripe_api.main import create_app
 
     settings = load_settings()
@@ -103,7 +103,7 @@ def serve(
                 Multiprocess(config, sockets=[sock]).run()
             return
         app = create_app(settings)
-        asyncio.run(
+        run_service(
             serve_until_stopped(
                 app,
                 sock,
@@ -146,6 +146,7 @@ def worker() -> None:
 
     SIGINT/SIGTERM stop it gracefully: no new claims, running attempts get the grace period.
     """
+    from scripe_api.cli.server import run_service
     from workers.main import run_worker
 
     settings = load_settings()
@@ -153,7 +154,7 @@ def worker() -> None:
     asyncio.run(_check_redis(settings))
     configure_logging(settings)
     say("Worker running; Ctrl-C stops it.")
-    asyncio.run(run_worker(settings))
+    run_service(run_worker(settings))
 
 
 async def _check_redis(settings: Settings) -> None:

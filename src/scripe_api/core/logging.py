@@ -139,4 +139,8 @@ def configure_logging(settings: Settings) -> None:
     handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(settings.log_level.upper())
+    level = logging.getLevelName(settings.log_level.upper())
+    root.setLevel(level)
+    # arq's own lines (each job taken and finished, each cron run) only at DEBUG: the worker
+    # logs one line per transition of a job itself (jobs.execution).
+    logging.getLogger("arq").setLevel(level if level == logging.DEBUG else logging.WARNING)

@@ -149,6 +149,7 @@ async def run_attempt(deps: WorkerDeps, job_id: str, attempt: int) -> str:
         # Cancelled, finished, or another attempt holds it: a duplicate delivery is harmless.
         return "skipped"
     job = ClaimedJob.of(row)
+    logger.info("job %s: %s attempt %d running", job_id, job.type, attempt)
     progress = ProgressWriter(deps.resources.redis, job_id, settings.progress_ttl_seconds)
     # The lease is renewed for as long as the attempt runs, its finish included.
     work = asyncio.ensure_future(_attempt(deps, job, attempt, progress))
@@ -282,6 +283,17 @@ async def _finish(
         )
     if row is None:
         return "superseded"
+    finished = Finished.of_job(row, row["charged"])
+    elapsed = finished.completed_at - finished.created_at if finished.completed_at else None
+    logger.info(
+        "job %s: %s %s after %.1f s (attempt %d)%s",
+        job.id,
+        job.type,
+        status,
+        elapsed.total_seconds() if elapsed else 0.0,
+        attempt,
+        f" {failure.code}" if failure else "",
+    )
     pending = progress.take_pending()
     writes = [] if pending is None else [(progress.key, pending, progress.ttl_seconds)]
     await announce_finished(deps.resources.redis, [Finished.of_job(row, row["charged"])], writes)
@@ -298,6 +310,14 @@ async def _fail(
             deferred = await repository.defer_next_attempt(connection, job.id, attempt, backoff)
         if not deferred:
             return "superseded"
+        logger.info(
+            "job %s: attempt %d failed (%s), attempt %d in %.1f s",
+            job.id,
+            attempt,
+            failure.code,
+            attempt + 1,
+            backoff,
+        )
         # The job stays RUNNING: its last progress stays visible until the next attempt.
         await progress.flush()
         await deliver(deps.resources.redis, [Delivery(job.id, attempt + 1, backoff)])

@@ -1,10 +1,11 @@
 """Progress snapshots in Redis (one key per job, 1 h TTL). Never touches Postgres.
 
 Progress is best effort: a Redis failure loses a snapshot, never a job. An attempt's snapshots
-are coalesced: one is written at once, the next no sooner than `interval` after it, and the
-last one is always written (at the latest with the attempt's end, in the same round trip as
-its completion notice) — a fast generator reporting ten steps in a millisecond costs one or two
-writes, a slow one shows every step.
+are coalesced: at most one write per `interval` (the first `interval` after the attempt
+started), the latest snapshot each time, and the last one is always written (at the latest with
+the attempt's end, in the same round trip as its completion notice) — an attempt that reports
+ten steps in a few milliseconds costs one write, pipelined with its end; a slow one shows a
+step every tenth of a second.
 """
 
 from __future__ import annotations
@@ -55,7 +56,8 @@ class ProgressWriter:
         self.key = progress_key(job_id)
         self.ttl_seconds = ttl_seconds
         self._interval = interval
-        self._written_at: float | None = None
+        # The attempt's start counts as a write: a fast attempt writes only with its end.
+        self._written_at = asyncio.get_running_loop().time()
         self._pending: bytes | None = None
         self._flusher: asyncio.TimerHandle | None = None
         self._writing: set[asyncio.Task[None]] = set()
@@ -64,7 +66,7 @@ class ProgressWriter:
         value = snapshot(progress, message)
         loop = asyncio.get_running_loop()
         now = loop.time()
-        if self._written_at is None or now - self._written_at >= self._interval:
+        if now - self._written_at >= self._interval:
             self._pending = None
             self._written_at = now
             await self._write(value)

@@ -95,6 +95,56 @@ _HEAD_CHECKED = 1000
 _DELIVER_SHA = script_sha(_DELIVER)
 
 
+# What arq's worker does to take one entry (WATCH the in-progress key, EXISTS, ZSCORE, MULTI,
+# PSETEX, EXEC: four round trips), for a whole poll's entries in one script: an entry is taken
+# when no worker holds it and it is due; the in-progress marker is set as arq sets it.
+# ARGV: queue, in-progress prefix, now (ms), marker TTL (ms), how many to take, then the ids.
+# Returns id, score, id, score… of the entries taken.
+_TAKE = """
+local queue, prefix, ttl = ARGV[1], ARGV[2], ARGV[4]
+local now, limit = tonumber(ARGV[3]), tonumber(ARGV[5])
+local taken = {}
+for i = 6, #ARGV do
+  if #taken >= 2 * limit then break end
+  local id = ARGV[i]
+  if redis.call('EXISTS', prefix .. id) == 0 then
+    local score = redis.call('ZSCORE', queue, id)
+    if score and tonumber(score) <= now then
+      redis.call('PSETEX', prefix .. id, ttl, '1')
+      taken[#taken + 1] = id
+      taken[#taken + 1] = score
+    end
+  end
+end
+return taken
+"""
+_TAKE_SHA = script_sha(_TAKE)
+
+
+async def take_due(
+    redis: Redis, queue_ids: Sequence[bytes], limit: int, in_progress_ms: int
+) -> list[tuple[str, int]]:
+    """Take up to `limit` of `queue_ids` for this worker, as arq's worker takes each entry, in
+    one round trip: (queue id, score) of each entry taken."""
+    if not queue_ids or limit <= 0:
+        return []
+    now_ms = round(time.time() * 1000)
+    answer = await run_script(
+        redis,
+        _TAKE,
+        _TAKE_SHA,
+        0,
+        QUEUE_NAME,
+        IN_PROGRESS_PREFIX,
+        now_ms,
+        in_progress_ms,
+        limit,
+        *queue_ids,
+    )
+    flat = cast("list[bytes]", answer)
+    return [(flat[i].decode(), int(float(flat[i + 1]))) for i in range(0, len(flat), 2)]
+
+
 @dataclass(frozen=True, slots=True)
 class Delivery:
     """Attempt `attempt` of `job_id`, due `defer_seconds` from now."""

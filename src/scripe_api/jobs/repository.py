@@ -61,7 +61,34 @@ JOB_COLUMNS = (
     UPDATED_AT,
 ) = range(13)
 
+
+def _timestamp(column: str) -> str:
+    """A timestamp as the API writes it (2026-05-15T08:21:00.000Z), rendered by Postgres."""
+    return f"""to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')"""
+
+
+# A job (alias `j`) as the API's Job object, rendered to JSON text by Postgres: reads send it
+# as is (progress, null here, is merged only while RUNNING). Same shape as
+# `views.queued_document`.
+JOB_DOCUMENT = f"""(SELECT row_to_json(d)::text FROM (SELECT
+    j.id, j.type, j.status, j.project_id AS "projectId",
+    {_timestamp("j.started_at")} AS "startedAt",
+    {_timestamp("j.completed_at")} AS "completedAt",
+    NULL::json AS progress, j.result, j.error_code AS "errorCode",
+    j.error_message AS "errorMessage", j.attempt_count AS "attemptCount",
+    j.estimated_completion_ms AS "estimatedCompletionMs",
+    {_timestamp("j.created_at")} AS "createdAt",
+    {_timestamp("j.updated_at")} AS "updatedAt") d)"""
+
+# The columns a finished job reports back (metrics, notifications).
+FINISHED_COLUMNS = "id, workspace_id, type, status, created_at, completed_at"
+FINISHED_COLUMNS_OF_J = "j.id, j.workspace_id, j.type, j.status, j.created_at, j.completed_at"
+
 READ_JOB = f"SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1 AND workspace_id = $2"
+# The job's status and its document.
+READ_JOB_DOCUMENT = f"""
+SELECT j.status, {JOB_DOCUMENT} FROM jobs j WHERE j.id = $1 AND j.workspace_id = $2
+"""
 
 INSERT_JOB = """
 INSERT INTO jobs (id, workspace_id, project_id, type, status, key_mode, input, attempt_count,
@@ -73,9 +100,11 @@ CANCEL_JOB = f"""
 WITH finished AS (
     UPDATE jobs SET status = 'CANCELLED', completed_at = {NOW_MS}, updated_at = {NOW_MS}
      WHERE workspace_id = $1 AND id = $2 AND status = 'QUEUED'
-    RETURNING {JOB_COLUMNS}
+    RETURNING *
 ), {SETTLE_FINISHED}
-SELECT {JOB_COLUMNS}, (SELECT actual_cents FROM settled) AS charged FROM finished
+SELECT {FINISHED_COLUMNS_OF_J}, {JOB_DOCUMENT} AS document,
+       (SELECT actual_cents FROM settled) AS charged
+  FROM finished j
 """
 
 # Words the knowledge ranking ignores (they would match nearly every passage).
@@ -132,8 +161,6 @@ UPDATE jobs SET lease_expires_at = now() + make_interval(secs => $3), updated_at
  WHERE {_HELD} RETURNING id
 """
 
-# The columns a finished job reports back to the worker (metrics, notifications).
-FINISHED_COLUMNS = "id, workspace_id, type, status, created_at, completed_at"
 
 FAIL_EXHAUSTED = f"""
 WITH finished AS (
@@ -193,21 +220,22 @@ async def get(connection: Connection, workspace_id: str, job_id: str) -> Record 
 def list_statement(*, types: bool, statuses: bool, start: bool, end: bool, after: bool) -> str:
     """The keyset page query for one combination of filters (each its own prepared statement,
     so each gets its own plan): `(workspace_id, created_at DESC, id DESC)` answers all of them.
+    Rows: the job's document, and its position (created_at, id).
 
     Parameters: $1 workspace, $2 limit + 1, $3 types, $4 statuses, $5 start, $6 end,
     $7 after created_at, $8 after id (unused ones are passed as null and never referenced).
     """
-    conditions = ["workspace_id = $1"]
+    conditions = ["j.workspace_id = $1"]
     if types:
-        conditions.append("type = ANY($3::text[])")
+        conditions.append("j.type = ANY($3::text[])")
     if statuses:
-        conditions.append("status = ANY($4::text[])")
+        conditions.append("j.status = ANY($4::text[])")
     if start:
-        conditions.append("created_at >= $5")
+        conditions.append("j.created_at >= $5")
     if end:
-        conditions.append("created_at < $6")
+        conditions.append("j.created_at < $6")
     if after:
-        conditions.append("(created_at, id) < ($7, $8)")
+        conditions.append("(j.created_at, j.id) < ($7, $8)")
     referenced = {"$3": types, "$4": statuses, "$5": start, "$6": end, "$7": after}
     # Every parameter must appear for asyncpg to know its type: unused ones as a no-op.
     unused = " ".join(
@@ -224,8 +252,9 @@ def list_statement(*, types: bool, statuses: bool, start: bool, end: bool, after
     if not after:
         unused += " AND $8::text IS NULL"
     return (
-        f"SELECT {JOB_COLUMNS} FROM jobs WHERE {' AND '.join(conditions)} {unused} "
-        "ORDER BY created_at DESC, id DESC LIMIT $2"
+        f"SELECT {JOB_DOCUMENT}, j.created_at, j.id FROM jobs j "
+        f"WHERE {' AND '.join(conditions)} {unused} "
+        "ORDER BY j.created_at DESC, j.id DESC LIMIT $2"
     )
 
 
@@ -239,7 +268,8 @@ async def list_page(
     after: tuple[datetime, str] | None,
     limit: int,
 ) -> list[Record]:
-    """Up to `limit + 1` jobs, newest first (one more than a page tells whether more follow)."""
+    """Up to `limit + 1` jobs (document, created_at, id), newest first (one more than a page
+    tells whether more follow)."""
     statement = list_statement(
         types=bool(types),
         statuses=bool(statuses),

@@ -20,7 +20,6 @@ from scripe_api.core.errors import NotFound
 from scripe_api.jobs import service
 from scripe_api.jobs.errors import NotCancellable
 from scripe_api.jobs.schemas import JobRead
-from scripe_api.jobs.views import envelope
 
 router = APIRouter(route_class=GuardedRoute, tags=["jobs"])
 
@@ -87,8 +86,7 @@ async def get_job(
     job_id: JobId, principal: JobsReader, services: ServicesDep, progress: PrefetchedDep
 ) -> Response:
     """One job with its freshest progress snapshot (while RUNNING). Poll about once a second."""
-    job = await service.get_job(services.database, principal, job_id, progress)
-    return json_response(envelope(job))
+    return json_response(await service.get_job(services.database, principal, job_id, progress))
 
 
 @router.post(
@@ -106,5 +104,4 @@ async def cancel_job(
 ) -> Response:
     """Cancel a QUEUED job (its spend reservation is refunded). Any other status is a
     `409 not_cancellable`: v1 does not cancel RUNNING jobs."""
-    job = await service.cancel_job(uow, services.resources.redis, principal, job_id)
-    return json_response(envelope(job))
+    return json_response(await service.cancel_job(uow, services.resources.redis, principal, job_id))

@@ -28,7 +28,7 @@ from scripe_api.jobs.lifecycle import Finished, announce_finished
 from scripe_api.jobs.notifications import CompletionHub
 from scripe_api.jobs.progress import progress_key, read_progress
 from scripe_api.jobs.submission import JobRequest, Submitted, submit
-from scripe_api.jobs.views import envelope, job_document, with_progress
+from scripe_api.jobs.views import envelope, with_progress
 
 logger = logging.getLogger(__name__)
 
@@ -44,16 +44,13 @@ def progress_of(path_params: Any) -> str:
 
 async def get_job(
     database: Database, principal: Principal, job_id: str, snapshot: bytes | None
-) -> dict[str, Any]:
-    """The job with `snapshot`, its progress read with the rate limit (shown while RUNNING)."""
-    row = None
-    if can_exist(job_id):
-        row = await database.fetchrow(
-            repository.READ_JOB, job_id, principal.workspace_id, tenant=principal.workspace_id
-        )
-    if row is None:
+) -> bytes:
+    """The response body: the job with `snapshot`, its progress read with the rate limit
+    (merged while RUNNING)."""
+    if not can_exist(job_id):
         raise NotFound(f"Job '{job_id}' was not found.")
-    return with_progress(job_document(row), snapshot)
+    status, document = await _read(database, principal, job_id)
+    return _job_envelope(status, document, snapshot)
 
 
 async def list_jobs(
@@ -94,21 +91,16 @@ async def list_jobs(
     rows = rows[: request.limit]
     next_cursor = None
     if more:
-        last = rows[-1]
-        next_cursor = codec.encode(
-            Position(last[repository.CREATED_AT], last[repository.ID]), request.filter_hash
-        )
-    return orjson.dumps(
-        {
-            "data": [job_document(row) for row in rows],
-            "pagination": {"next_cursor": next_cursor, "has_more": more},
-        }
-    )
+        _, created_at, last_id = rows[-1]
+        next_cursor = codec.encode(Position(created_at, last_id), request.filter_hash)
+    # The documents are JSON already (rendered by Postgres): the page is spliced around them.
+    data = ",".join([row[0] for row in rows])
+    pagination = orjson.dumps({"next_cursor": next_cursor, "has_more": more}).decode()
+    return f'{{"data":[{data}],"pagination":{pagination}}}'.encode()
 
 
-async def cancel_job(
-    uow: UnitOfWork, redis: Redis, principal: Principal, job_id: str
-) -> dict[str, Any]:
+async def cancel_job(uow: UnitOfWork, redis: Redis, principal: Principal, job_id: str) -> bytes:
+    """The response body: the cancelled job; its refund commits with it."""
     connection = await uow.connection()
     row = await repository.cancel(connection, principal.workspace_id, job_id)
     if row is None:
@@ -118,14 +110,14 @@ async def cancel_job(
         raise NotCancellable(
             f"Job is in '{current[repository.STATUS]}'; only QUEUED jobs can be cancelled in v1."
         )
-    document = job_document(row)
+    document: str = row["document"]
 
     async def announce() -> None:
         # A cancelled job is finished too: requests waiting on it answer now.
         await announce_finished(redis, [Finished.of_job(row, row["charged"])])
 
     uow.after_commit(announce)
-    return document
+    return b'{"data":' + document.encode() + b"}"
 
 
 async def submit_job(
@@ -150,6 +142,21 @@ async def submit_job(
     return await submit(database, redis, policy, principal, keyed, request, request_id)
 
 
+async def _read(database: Database, principal: Principal, job_id: str) -> tuple[str, str]:
+    row = await database.fetchrow(
+        repository.READ_JOB_DOCUMENT, job_id, principal.workspace_id, tenant=principal.workspace_id
+    )
+    if row is None:
+        raise NotFound(f"Job '{job_id}' was not found.")
+    return row[0], row[1]
+
+
+def _job_envelope(status: str, document: str, snapshot: bytes | None) -> bytes:
+    if status == "RUNNING" and snapshot is not None:
+        return envelope(with_progress(orjson.loads(document), snapshot))
+    return b'{"data":' + document.encode() + b"}"
+
+
 async def wait_for_job(
     database: Database,
     redis: Redis,
@@ -164,7 +171,7 @@ async def wait_for_job(
     down. The job is already durable: if the database fails meanwhile, the answer is the last
     state read (at worst `committed`), never an error."""
     try:
-        return envelope(await _wait(database, redis, hub, principal, committed, timeout_ms))
+        return await _wait(database, redis, hub, principal, committed, timeout_ms)
     except Exception as error:
         if not is_database_unavailable(error):
             raise
@@ -179,7 +186,7 @@ async def _wait(
     principal: Principal,
     committed: dict[str, Any],
     timeout_ms: int,
-) -> dict[str, Any]:
+) -> bytes:
     job_id = committed["id"]
     async with hub.watch(job_id) as finished:
         loop = asyncio.get_running_loop()
@@ -188,12 +195,11 @@ async def _wait(
         while True:
             # Clear before reading: a notification arriving after the read sets it again.
             finished.clear()
-            view = await get_job(database, principal, job_id, None)
+            status, document = await _read(database, principal, job_id)
             remaining = deadline - loop.time()
-            if view["status"] in TERMINAL_STATUSES or not is_listening or remaining <= 0:
-                if view["status"] == "RUNNING":
-                    view = with_progress(view, await read_progress(redis, job_id))
-                return view
+            if status in TERMINAL_STATUSES or not is_listening or remaining <= 0:
+                snapshot = await read_progress(redis, job_id) if status == "RUNNING" else None
+                return _job_envelope(status, document, snapshot)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(finished.wait(), remaining)
             is_listening = hub.is_listening

@@ -1,8 +1,9 @@
-"""Jobs as clients see them (API.md §4.1), rendered straight from rows to JSON bytes.
+"""Jobs as clients see them (API.md §4.1), as JSON without per-request model validation.
 
-`JobRead` (jobs/schemas.py) documents this shape in OpenAPI; the contract tests check every
-response against it. Rendering here skips per-request model validation of data that came from
-our own database.
+Postgres renders the jobs reads return (`repository.JOB_DOCUMENT`); the job a submit answers
+with is rendered here (`queued_document`), and the progress snapshot of a RUNNING job is merged
+here. `JobRead` (jobs/schemas.py) documents the shape in OpenAPI; the contract tests check every
+response against it, and a test checks both renderers agree.
 """
 
 from __future__ import annotations
@@ -13,33 +14,6 @@ from typing import Any
 import orjson
 
 from scripe_api.core.clock import format_timestamp
-from scripe_api.db.pool import Record
-from scripe_api.jobs import repository as columns
-
-
-def _ts(value: datetime | None) -> str | None:
-    return None if value is None else format_timestamp(value)
-
-
-def job_document(row: Record | tuple[Any, ...]) -> dict[str, Any]:
-    """A row of `JOB_COLUMNS` as the Job object (progress null: see `with_progress`)."""
-    updated_at = row[columns.UPDATED_AT]
-    return {
-        "id": row[columns.ID],
-        "type": row[columns.TYPE],
-        "status": row[columns.STATUS],
-        "projectId": row[columns.PROJECT_ID],
-        "startedAt": _ts(row[columns.STARTED_AT]),
-        "completedAt": _ts(row[columns.COMPLETED_AT]),
-        "progress": None,
-        "result": row[columns.RESULT],
-        "errorCode": row[columns.ERROR_CODE],
-        "errorMessage": row[columns.ERROR_MESSAGE],
-        "attemptCount": row[columns.ATTEMPT_COUNT],
-        "estimatedCompletionMs": row[columns.ESTIMATED_COMPLETION_MS],
-        "createdAt": format_timestamp(row[columns.CREATED_AT]),
-        "updatedAt": format_timestamp(updated_at),
-    }
 
 
 def with_progress(document: dict[str, Any], snapshot: bytes | None) -> dict[str, Any]:

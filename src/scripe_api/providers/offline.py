@@ -3,7 +3,8 @@
 It lays out a LinkedIn post from the source's own sentences (no invented facts): the most
 informative sentence (term frequency, boosted by pillar and knowledge vocabulary) becomes the
 hook, the next best fill short paragraphs within the length band, and the profile decides emoji
-and hashtags. CPU work: it runs in a thread so the worker's event loop keeps its heartbeats.
+and hashtags. CPU work: beyond a few kilobytes of text it runs in a thread so the worker's event
+loop keeps its heartbeats.
 
 Guarantees (tests/providers/test_offline.py checks them on arbitrary text): at most the band's
 upper bound (and LinkedIn's 3000); at least its lower bound whenever the source has that much
@@ -33,6 +34,10 @@ from scripe_api.providers.base import (
 from scripe_api.providers.vocabulary import best_pillar, salient_terms
 from scripe_api.providers.vocabulary import words as _words
 
+# Up to this much text (source and passages) a post is composed on the event loop itself (about
+# a millisecond at most; a short source takes a tenth of that, less than handing the work to a
+# thread costs); longer texts go to a thread so heartbeats and other attempts are never held up.
+INLINE_MAX_CHARS = 1024
 HOOK_MAX_CHARS = 210
 TITLE_MAX_CHARS = 80
 # A sentence longer than this is cut into pieces, so any one (with an emoji either side) fits the
@@ -231,6 +236,9 @@ class OfflineProvider:
         self, context: GenerationContext, progress: ProgressCallback
     ) -> GeneratedPost:
         await progress(0.5, "Drafting hook")
-        post = await asyncio.to_thread(compose, context)
+        if len(context.source_text) + sum(map(len, context.knowledge)) <= INLINE_MAX_CHARS:
+            post = compose(context)
+        else:
+            post = await asyncio.to_thread(compose, context)
         await progress(0.7, "Generating post")
         return post
