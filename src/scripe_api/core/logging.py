@@ -108,9 +108,21 @@ def _secrets_of(settings: Settings) -> list[str]:
 
 
 class JsonFormatter(logging.Formatter):
+    # The second a line was logged in, formatted once per second (strftime costs more than the
+    # rest of a line).
+    _second: int = -1
+    _second_text: str = ""
+
+    def _timestamp(self, record: logging.LogRecord) -> str:
+        second = int(record.created)
+        if second != self._second:
+            self._second_text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self._second = second
+        return f"{self._second_text}.{int(record.msecs):03d}Z"
+
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, object] = {
-            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
+            "ts": self._timestamp(record),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
@@ -131,7 +143,6 @@ def configure_logging(settings: Settings) -> None:
     log_format = settings.log_format or ("console" if settings.is_dev else "json")
     if log_format == "json":
         formatter: logging.Formatter = JsonFormatter()
-        formatter.converter = time.gmtime
     else:
         formatter = logging.Formatter(
             "%(asctime)s %(levelname)-7s %(name)s %(message)s%(request_suffix)s", "%H:%M:%S"

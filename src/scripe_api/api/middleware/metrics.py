@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from fastapi.routing import iter_route_contexts
 from starlette.routing import BaseRoute
@@ -29,6 +30,8 @@ class MetricsMiddleware:
         # id(route in scope["route"]) -> its full template; an included route only knows the
         # path relative to its router (`/jobs/{jobId}`), not the prefix it is mounted under.
         self._templates: dict[int, str] | None = None
+        # Bounded: methods, route templates and statuses are closed sets.
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -47,11 +50,21 @@ class MetricsMiddleware:
             await self.app(scope, receive, send_counted)
         finally:
             method = scope["method"] if scope["method"] in KNOWN_METHODS else "OTHER"
-            route = self._route_template(scope)
-            HTTP_REQUESTS.labels(method=method, route=route, status=str(status)).inc()
-            HTTP_REQUEST_DURATION.labels(method=method, route=route).observe(
-                time.perf_counter() - started
+            counter, histogram = self._series(method, self._route_template(scope), status)
+            counter.inc()
+            histogram.observe(time.perf_counter() - started)
+
+    def _series(self, method: str, route: str, status: int) -> tuple[Any, Any]:
+        """The labelled children of both metrics (looked up once per label set: `labels()`
+        costs more than the increment)."""
+        key = (method, route, status)
+        series = self._children.get(key)
+        if series is None:
+            series = self._children[key] = (
+                HTTP_REQUESTS.labels(method=method, route=route, status=str(status)),
+                HTTP_REQUEST_DURATION.labels(method=method, route=route),
             )
+        return series
 
     def _route_template(self, scope: Scope) -> str:
         route = scope.get("route")
