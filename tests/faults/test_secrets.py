@@ -70,7 +70,8 @@ async def test_keys_never_reach_logs_error_bodies_or_the_database(
     async with fault_sessionmaker() as session, session.begin():
         await management.revoke_key(session, revoked.key.id)
     wrong = "scripe_sk_live_" + secrets.token_hex(20)
-    keys = [tenant.key, revoked.secret, wrong]
+    # In capitals too: one pattern redacts logs and bodies alike, whatever the case.
+    keys = [tenant.key, revoked.secret, wrong, wrong.upper()]
     bodies: list[str] = []
     log = tmp_path / "api.log"
     async with api_process(settings, log) as api, client_of(api) as client:

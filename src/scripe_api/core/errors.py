@@ -8,14 +8,14 @@ and the HTTP protocol itself render them, and everything else that escapes, thro
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import orjson
 
+from scripe_api.core.redaction import API_KEY_BYTES
+
 DOCS_URL = "https://docs.scripe.io/api/v1/errors#{code}"
-_API_KEY = re.compile(rb"scripe_sk_[A-Za-z]+_[0-9A-Za-z]+")
 
 
 class AppError(Exception):
@@ -177,7 +177,7 @@ def error_body(error: AppError, request_id: str) -> bytes:
         body = orjson.dumps({"error": _escape_unencodable(payload)})
     # A client may paste its key where an id goes; messages that name the input must not
     # echo it back (nor into a recorded idempotent response).
-    return _API_KEY.sub(b"[redacted]", body)
+    return API_KEY_BYTES.sub(b"[redacted]", body)
 
 
 def _escape_unencodable(value: Any) -> Any:

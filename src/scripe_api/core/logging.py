@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import logging
-import re
 import sys
 import time
 from collections.abc import Iterator, MutableMapping
@@ -20,6 +19,7 @@ from urllib.parse import unquote, urlsplit
 
 import orjson
 
+from scripe_api.core.redaction import API_KEY_TEXT
 from scripe_api.settings import Settings
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
@@ -33,9 +33,6 @@ _request_scope_var: contextvars.ContextVar[MutableMapping[str, Any] | None] = (
 # The job a worker is running in this task (lines of its attempt carry `job_id`).
 job_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("job_id", default=None)
 
-# Any scripe API key, live or test, whole or truncated.
-# Also percent-encoded, as uvicorn's access line shows a raw query string (`scripe%5Fsk%5F…`).
-_API_KEY = re.compile(r"scripe(?:_|%5F)sk(?:_|%5F)[A-Za-z0-9_%]*", re.IGNORECASE)
 REDACTED_KEY = "[redacted key]"
 REDACTED = "[redacted]"
 # Shorter configured "secrets" (placeholders in tests) would redact ordinary words.
@@ -89,7 +86,7 @@ class _RedactingHandler(logging.StreamHandler[TextIO]):
         self._secrets = sorted(set(secrets + escaped), key=len, reverse=True)
 
     def format(self, record: logging.LogRecord) -> str:
-        line = _API_KEY.sub(REDACTED_KEY, super().format(record))
+        line = API_KEY_TEXT.sub(REDACTED_KEY, super().format(record))
         for secret in self._secrets:
             line = line.replace(secret, REDACTED)
         return line
