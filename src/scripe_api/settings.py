@@ -131,7 +131,10 @@ class Settings(BaseSettings):
         10, ge=1, description="Connections of each process's pool for requests and job attempts."
     )
     db_max_overflow: int = Field(
-        5, ge=0, description="Extra connections that pool may open at peak (closed when idle)."
+        5,
+        ge=0,
+        description="Extra connections that pool may open at peak (closed when returned to a pool "
+        "that is no longer full).",
     )
     db_tenant_share: float = Field(
         0.5,

@@ -95,7 +95,8 @@ class TenantShares:
 
 
 class ConnectionPool:
-    """Connections to reuse: at most `max_size` open, `keep` of them kept when idle.
+    """Connections to reuse: at most `max_size` open, `keep` of them kept when idle (more only
+    while every slot is taken, so a sustained peak does not reconnect per checkout).
 
     asyncpg's own pool spends 40-55 µs of Python per checkout (timers, proxies, a reset query
     per release by default) — a third of a whole read here; this one only does what the service
@@ -142,7 +143,9 @@ class ConnectionPool:
                 and not self._closed
                 and not connection.is_closed()
                 and not connection.is_in_transaction()
-                and len(self._idle) < self._keep
+                # Past `keep`, a connection is kept only while every slot is taken: someone
+                # is (or is about to be) waiting, and closing it would make them open one.
+                and (len(self._idle) < self._keep or self._slots.locked())
             )
             if reusable:
                 self._idle.append(connection)
