@@ -372,10 +372,6 @@ class Settings(BaseSettings):
     def current_version(self) -> str:
         return self.accepted_versions[0]
 
-    @property
-    def current_secret_version(self) -> int:
-        return max(self.secret_keys)
-
     def secrets_newest_first(self) -> list[tuple[int, bytes]]:
         """Active secret versions, current first, as raw bytes for HMAC."""
         return [

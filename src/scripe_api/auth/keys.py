@@ -32,10 +32,6 @@ def is_well_formed(token: str) -> bool:
     return KEY_PATTERN.fullmatch(token) is not None
 
 
-def mode_of(token: str) -> KeyMode:
-    return "test" if token.startswith("scripe_sk_test_") else "live"
-
-
 def digest(secret: bytes, token: str) -> bytes:
     return hmac.new(secret, token.encode(), hashlib.sha256).digest()
 
