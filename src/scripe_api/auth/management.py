@@ -6,11 +6,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from scripe_api.auth import keys
-from scripe_api.core.clock import utc_now
+from scripe_api.auth import keys, repository
 from scripe_api.core.errors import InvalidRequest, NotFound
 from scripe_api.core.ids import new_id
 from scripe_api.db.models import ApiKey
@@ -61,23 +59,12 @@ async def create_key(
 
 
 async def list_keys(session: AsyncSession, workspace_id: str) -> list[ApiKey]:
-    rows = await session.scalars(
-        select(ApiKey)
-        .where(ApiKey.workspace_id == workspace_id)
-        .order_by(ApiKey.created_at.desc(), ApiKey.id.desc())
-    )
-    return list(rows.all())
+    return await repository.keys_of(session, workspace_id)
 
 
 async def revoke_key(session: AsyncSession, key_id: str) -> None:
     """Permanent. Takes effect within the auth cache TTL (≤ 5 s) in every process."""
-    result = await session.execute(
-        update(ApiKey)
-        .where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None))
-        .values(revoked_at=utc_now())
-        .returning(ApiKey.id)
-    )
-    if result.first() is None:
-        exists = await session.scalar(select(ApiKey.id).where(ApiKey.id == key_id))
-        if exists is None:
-            raise NotFound(f"Key '{key_id}' was not found.")
+    if not await repository.mark_revoked(session, key_id) and not await repository.key_exists(
+        session, key_id
+    ):
+        raise NotFound(f"Key '{key_id}' was not found.")

@@ -5,6 +5,9 @@
   trip for an authentication that misses the cache.
 - REDIGEST: move a key found under an older secret to the current one (rotation).
 - TOUCH_LAST_USED: refresh `last_used_at`, unless another process did within the interval.
+
+Key management (the CLI's, a rare path) runs on the ORM session: `keys_of`, `mark_revoked`,
+`key_exists`.
 """
 
 from __future__ import annotations
@@ -12,6 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from scripe_api.core.clock import utc_now
+from scripe_api.db.models import ApiKey
 from scripe_api.db.pool import Connection
 
 FIND_BY_DIGESTS = """
@@ -58,3 +66,27 @@ async def redigest(connection: Connection, key_id: str, digest: bytes, version: 
 
 async def touch_last_used(connection: Connection, key_id: str, interval_seconds: float) -> None:
     await connection.execute(TOUCH_LAST_USED, key_id, interval_seconds)
+
+
+async def keys_of(session: AsyncSession, workspace_id: str) -> list[ApiKey]:
+    rows = await session.scalars(
+        select(ApiKey)
+        .where(ApiKey.workspace_id == workspace_id)
+        .order_by(ApiKey.created_at.desc(), ApiKey.id.desc())
+    )
+    return list(rows.all())
+
+
+async def mark_revoked(session: AsyncSession, key_id: str) -> bool:
+    """Whether this call revoked the key (False: no such key, or revoked already)."""
+    result = await session.execute(
+        update(ApiKey)
+        .where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None))
+        .values(revoked_at=utc_now())
+        .returning(ApiKey.id)
+    )
+    return result.first() is not None
+
+
+async def key_exists(session: AsyncSession, key_id: str) -> bool:
+    return await session.scalar(select(ApiKey.id).where(ApiKey.id == key_id)) is not None

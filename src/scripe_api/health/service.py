@@ -8,6 +8,7 @@ from collections.abc import Awaitable
 from typing import TypeVar
 
 from scripe_api.db.migrations import current_revision, head_revision
+from scripe_api.health import repository
 from scripe_api.health.schemas import (
     DependencyCheck,
     GeneratorInfo,
@@ -39,10 +40,6 @@ def _elapsed_ms(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 2)
 
 
-async def _select_one(resources: Resources) -> int:
-    return int(await resources.database.fetchval("SELECT 1"))
-
-
 async def sample_queue_depth(resources: Resources) -> int | None:
     """Queue entries waiting for a worker, also set on the `scripe_queue_depth` gauge; None when
     unknown."""
@@ -55,7 +52,7 @@ async def sample_queue_depth(resources: Resources) -> int | None:
 
 async def check_health(resources: Resources, version: str) -> HealthRead:
     (_, db), (_, redis) = await asyncio.gather(
-        _timed(_select_one(resources)), _timed(resources.redis.ping())
+        _timed(repository.probe(resources.database)), _timed(resources.redis.ping())
     )
     depth = await sample_queue_depth(resources) if redis.ok else None
     settings = resources.settings
