@@ -8,20 +8,18 @@ import statistics
 import subprocess
 import sys
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bench import loads
 from bench.console import say
 from bench.loads import Request
 from bench.options import ROOT
-
-if TYPE_CHECKING:
-    from bench.harness import Bench
+from bench.stage import Stage
 
 _FINAL_STATUSES = ("DONE", "FAILED", "CANCELLED")
 
 
-def case_floor(bench: Bench) -> None:
+def case_floor(bench: Stage) -> None:
     floor = bench.services.spawn("floor", [sys.executable, "-m", "bench.floor_app"])
     try:
         bench.services.wait_http(floor, "/livez")
@@ -31,7 +29,7 @@ def case_floor(bench: Bench) -> None:
         floor.stop()
 
 
-def case_e2e_wrk(bench: Bench) -> None:
+def case_e2e_wrk(bench: Stage) -> None:
     """Submit → DONE with the worker running, the submissions made by wrk (a C client, so the
     load generator is not what limits the rate): POSTs with fresh Idempotency-Keys for the
     case's duration, then every job they created is waited for. From the database's clocks:
@@ -76,7 +74,7 @@ def case_e2e_wrk(bench: Bench) -> None:
     say(f"  {json.dumps({k: v for k, v in bench.results.e2e.items() if k != 'ids'})}")
 
 
-def _wait_until_final_since(bench: Bench, since: Any) -> list[Any]:
+def _wait_until_final_since(bench: Stage, since: Any) -> list[Any]:
     """The rows of the tenant's jobs created since `since`, once all are final (or after 5 min)."""
     deadline = time.monotonic() + 300
     rows: list[Any] = []
@@ -93,7 +91,7 @@ def _wait_until_final_since(bench: Bench, since: Any) -> list[Any]:
     return rows
 
 
-def case_e2e(bench: Bench) -> str:
+def case_e2e(bench: Stage) -> str:
     """Submit → DONE with the worker running, submitted by the Python client (the harness's
     method before the wrk case; its own CPU limits the rate); returns a DONE job's id."""
     options = bench.options
@@ -119,7 +117,7 @@ def case_e2e(bench: Bench) -> str:
     )
 
 
-def _wait_until_final(bench: Bench, ids: list[str]) -> list[Any]:
+def _wait_until_final(bench: Stage, ids: list[str]) -> list[Any]:
     """The jobs' rows once all are final, or as they are after 5 minutes."""
     deadline = time.monotonic() + 300
     rows: list[Any] = []
@@ -160,7 +158,7 @@ def _e2e_timings(rows: list[Any], done: list[Any], submitted: dict[str, Any]) ->
     }
 
 
-def case_wake(bench: Bench) -> None:
+def case_wake(bench: Stage) -> None:
     options = bench.options
     say(f"case wake-up: {options.wait_samples} waits, {options.wait_connections} at a time")
     submitted = loads.run_submitter(
@@ -184,7 +182,7 @@ def case_wake(bench: Bench) -> None:
     say(f"  {json.dumps(bench.results.wake)}")
 
 
-def case_arq(bench: Bench) -> None:
+def case_arq(bench: Stage) -> None:
     # The same values the worker runs with (Settings defaults unless the environment says).
     from scripe_api.settings import Settings
 
