@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scripe_api.core.clock import utc_now
+from scripe_api.db.base import NOW_MS
 from scripe_api.db.models import ApiKey
 from scripe_api.db.pool import Connection
 
@@ -33,8 +34,8 @@ SELECT k.id, k.digest, k.secret_version, k.mode, k.scopes, k.expires_at,
 
 REDIGEST = "UPDATE api_keys SET digest = $2, secret_version = $3 WHERE id = $1"
 
-TOUCH_LAST_USED = """
-UPDATE api_keys SET last_used_at = date_trunc('milliseconds', now())
+TOUCH_LAST_USED = f"""
+UPDATE api_keys SET last_used_at = {NOW_MS}
  WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - make_interval(secs => $2))
 """
 

@@ -20,6 +20,11 @@ NAMING_CONVENTION = {
 TimestampMs = TIMESTAMP(timezone=True, precision=3)
 
 
+# Database-clock "now" at millisecond precision, the precision every timestamp is stored at
+# (an SQL fragment for the hand-written statements).
+NOW_MS = "date_trunc('milliseconds', now())"
+
+
 def can_exist(identifier: str) -> bool:
     """False for an id no row can have: Postgres text holds neither NUL nor a lone surrogate
     (which a JSON body can carry as `\\ud800`), so such an id (opaque, never pattern-validated)

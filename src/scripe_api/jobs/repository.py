@@ -28,14 +28,11 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from scripe_api.core.filters import DateRange
-from scripe_api.db.base import can_exist
+from scripe_api.db.base import NOW_MS, can_exist
 from scripe_api.db.models.job import JOB_TYPES
 from scripe_api.db.pool import Connection, Record
 from scripe_api.providers.vocabulary import STOPWORDS
 from scripe_api.spend.repository import SETTLE_FINISHED
-
-# Database-clock "now" at millisecond precision, the precision every timestamp is stored at.
-NOW_MS = "date_trunc('milliseconds', now())"
 
 # One sweep at a time across all workers (pg_try_advisory_xact_lock key).
 SWEEP_LOCK_KEY = 0x5C819E
