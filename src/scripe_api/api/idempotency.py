@@ -12,7 +12,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
@@ -21,15 +21,12 @@ from starlette.routing import replace_params
 from scripe_api.api.rendering import render, response_of
 from scripe_api.core.canonical_json import canonical_json
 from scripe_api.core.errors import AppError, error_body
-from scripe_api.db.pool import Connection
+from scripe_api.db.pool import Connection, Database
 from scripe_api.db.transaction import UnitOfWork
 from scripe_api.idempotency import service
 from scripe_api.idempotency.errors import IdempotencyKeyConflict, IdempotencyKeyInUse
 from scripe_api.idempotency.repository import RecordKey
 from scripe_api.idempotency.service import Claim, KeyedRequest, Policy, StoredResponse
-
-if TYPE_CHECKING:
-    from scripe_api.api.state import Services
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +80,8 @@ def mark_first(request: Request) -> None:
 
 async def run_once(
     request: Request,
-    services: Services,
+    database: Database,
+    policy: Policy,
     keyed: KeyedRequest,
     uow: UnitOfWork,
     operation: Callable[[], Awaitable[Any]],
@@ -92,13 +90,11 @@ async def run_once(
 ) -> Response:
     """Run `operation` at most once per key: replay a recorded response, or claim the key,
     run, and record the response with the operation's own commit."""
-    policy = Policy.from_settings(services.settings)
-    database = services.database
     outcome = await service.claim(database, policy, keyed.key, keyed.fingerprint)
     if isinstance(outcome, StoredResponse):
         return replay(request, outcome)
     mark_first(request)
-    run = _ClaimedRun(route, uow, outcome, services, request.state.request_id)
+    run = _ClaimedRun(route, uow, outcome, database, request.state.request_id)
     return await run.execute(operation)
 
 
@@ -110,7 +106,7 @@ class _ClaimedRun:
     route: APIRoute
     uow: UnitOfWork
     claim: Claim
-    services: Services
+    database: Database
     request_id: str
     committed: StoredResponse | None = None
     committed_result: object = None
@@ -150,7 +146,7 @@ class _ClaimedRun:
             # pool: a request never holds two pooled connections at once (with every
             # connection held by a request waiting for a second one, none would ever return).
             await self.uow.rollback()
-            database = self.services.database
+            database = self.database
             if isinstance(error, AppError) and service.is_recorded(error):
                 body = error_body(error, self.request_id)
                 response = StoredResponse(error.status_code, body, {"Content-Type": JSON})

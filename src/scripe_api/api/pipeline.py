@@ -43,6 +43,7 @@ from scripe_api.api.dependencies import (
 from scripe_api.api.rendering import respond
 from scripe_api.core.errors import InvalidRequest
 from scripe_api.db.transaction import UnitOfWork
+from scripe_api.idempotency.service import Policy
 
 if TYPE_CHECKING:
     from scripe_api.api.state import Services
@@ -203,7 +204,13 @@ def guarded_handler(plan: Plan) -> Handler:
         try:
             if key is not None and plan.idempotency_key is None:
                 return await idempotency.run_once(
-                    request, services, key, uow, lambda: endpoint(**values), route=route
+                    request,
+                    services.database,
+                    Policy.from_settings(services.settings),
+                    key,
+                    uow,
+                    lambda: endpoint(**values),
+                    route=route,
                 )
             result = await endpoint(**values)
             if not uow.is_committed:
