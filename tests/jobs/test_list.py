@@ -84,6 +84,8 @@ async def test_status_and_type_filters(
         *generations,
     ]
     assert await listed_ids(client, tenant, type="POST_GENERATION", status="DONE") == []
+    # Empty, like every other empty query parameter: no filter.
+    assert await listed_ids(client, tenant, type="", status="") == [ingest, *generations]
     for params in (
         {"status": "BOGUS"},
         {"status": "QUEUED,BOGUS"},

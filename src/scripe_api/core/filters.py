@@ -26,8 +26,10 @@ class DateRange:
 
 
 def parse_csv(value: str | None, allowed: Iterable[str], name: str) -> list[str] | None:
-    """`a,b` → ["a", "b"] (sorted, deduplicated); an unknown value is a 400 naming it."""
-    if value is None:
+    """`a,b` → ["a", "b"] (sorted, deduplicated); an unknown value is a 400 naming it. Absent
+    or empty (`status=`, as a form with nothing chosen sends it) means no filter, like every
+    other empty query parameter."""
+    if value is None or not value.strip():
         return None
     allowed_set = set(allowed)
     items = sorted({item.strip() for item in value.split(",") if item.strip()})

@@ -46,8 +46,12 @@ JobId = Annotated[str, Path(alias="jobId")]
 async def list_jobs(
     principal: JobsLister,
     services: ServicesDep,
-    type: Annotated[str | None, Query(description="Comma-separated JobType values.")] = None,
-    status: Annotated[str | None, Query(description="Comma-separated JobStatus values.")] = None,
+    type: Annotated[
+        str | None, Query(description="Comma-separated JobType values; empty: no filter.")
+    ] = None,
+    status: Annotated[
+        str | None, Query(description="Comma-separated JobStatus values; empty: no filter.")
+    ] = None,
     date_from: Annotated[
         str | None,
         Query(alias="dateFrom", description="YYYY-MM-DD or ISO 8601 with offset; inclusive."),

@@ -32,7 +32,9 @@ async def list_posts(
     principal: PostsReader,
     services: ServicesDep,
     project_id: Annotated[str, Query(alias="projectId", description="Required.")],
-    status: Annotated[str | None, Query(description="Comma-separated PostStatus values.")] = None,
+    status: Annotated[
+        str | None, Query(description="Comma-separated PostStatus values; empty: no filter.")
+    ] = None,
     date_from: Annotated[str | None, Query(alias="dateFrom")] = None,
     date_to: Annotated[str | None, Query(alias="dateTo")] = None,
     limit: LimitQuery = None,
