@@ -98,8 +98,11 @@ class BoundedHttpProtocol(HttpToolsProtocol):
         ]
         self.transport.write("\r\n".join(head).encode("ascii") + b"\r\n\r\n" + body)
         # A client writes its whole request before it reads: closing under bytes still
-        # arriving would reset the connection and lose this answer. What is left is read and
-        # dropped, within bounds, then the connection is closed.
+        # arriving would reset the connection and lose this answer. Only our side is shut (a
+        # client reading to the end has its answer at once); what is left is read and
+        # dropped, within bounds, until the client closes or the discard time is up.
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
         self._discarded = 0
         self.loop.call_later(_DISCARD_SECONDS, self.transport.close)
 
