@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from redis.asyncio import Redis
@@ -75,6 +76,31 @@ async def _lock_bucket(session: AsyncSession, workspace_id: str) -> None:
     )
 
 
+async def _finish_under_a_held_bucket(
+    settings: Settings,
+    factory: Factory,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    redis: Redis,
+) -> tuple[str, dict[str, Any]]:
+    """One scripted job whose provider call ends while the workspace's bucket row is held, so
+    its saving transaction waits past lock_timeout at least once; the row is then let go and
+    the job settles. Returns the workspace and the settled job."""
+    tenant = await factory.tenant()
+    project = await factory.project(tenant.workspace.id)
+    block = uuid.uuid4().hex
+    async with serve(create_app(settings)) as client, running_worker(settings):
+        client.headers.update(tenant.headers)
+        job = await submit(client, project.id, script(block=block))
+        await wait_for_key(redis, started_key(job["id"], 1))
+        before = await retries_so_far()
+        async with sessionmaker() as holder, holder.begin():
+            await _lock_bucket(holder, tenant.workspace.id)
+            await redis.set(release_key(block), "1")
+            await eventually(retries_so_far, lambda now: now > before, within=30)
+        (done,) = await settle(client, [job["id"]])
+    return tenant.workspace.id, done
+
+
 async def test_a_lock_timeout_while_saving_retries_the_saving_not_the_provider(
     fault_settings: Settings,
     fault_factory: Factory,
@@ -82,27 +108,16 @@ async def test_a_lock_timeout_while_saving_retries_the_saving_not_the_provider(
     fault_redis: Redis,
 ) -> None:
     settings = lock_timeout_short(fault_settings)
-    tenant = await fault_factory.tenant()
-    project = await fault_factory.project(tenant.workspace.id)
-    block = uuid.uuid4().hex
-    async with serve(create_app(settings)) as client, running_worker(settings):
-        client.headers.update(tenant.headers)
-        job = await submit(client, project.id, script(block=block))
-        await wait_for_key(fault_redis, started_key(job["id"], 1))
-        before = await retries_so_far()
-        async with fault_sessionmaker() as holder, holder.begin():
-            await _lock_bucket(holder, tenant.workspace.id)
-            await fault_redis.set(release_key(block), "1")
-            # The saving transaction waits for the row past lock_timeout, at least once.
-            await eventually(retries_so_far, lambda now: now > before, within=30)
-        (done,) = await settle(client, [job["id"]])
+    workspace_id, done = await _finish_under_a_held_bucket(
+        settings, fault_factory, fault_sessionmaker, fault_redis
+    )
     assert done["status"] == "DONE", done
     assert done["attemptCount"] == 1
-    ledger = await read_ledger(fault_sessionmaker, tenant.workspace.id)
-    assert len(ledger.calls[job["id"]]) == 1
-    assert ledger.reservations[job["id"]].actual_cents == 1
-    assert [post.job_id for post in await posts_of(fault_sessionmaker, tenant.workspace.id)] == [
-        job["id"]
+    ledger = await read_ledger(fault_sessionmaker, workspace_id)
+    assert len(ledger.calls[done["id"]]) == 1
+    assert ledger.reservations[done["id"]].actual_cents == 1
+    assert [post.job_id for post in await posts_of(fault_sessionmaker, workspace_id)] == [
+        done["id"]
     ]
 
 
@@ -115,26 +130,16 @@ async def test_a_later_attempt_reuses_the_output_already_paid_for(
     """The first attempt gives up saving (no retry budget); the next one saves the same post
     without calling the provider again."""
     settings = lock_timeout_short(fault_settings, job_completion_retry_seconds=0)
-    tenant = await fault_factory.tenant()
-    project = await fault_factory.project(tenant.workspace.id)
-    block = uuid.uuid4().hex
-    async with serve(create_app(settings)) as client, running_worker(settings):
-        client.headers.update(tenant.headers)
-        job = await submit(client, project.id, script(block=block))
-        await wait_for_key(fault_redis, started_key(job["id"], 1))
-        before = await retries_so_far()
-        async with fault_sessionmaker() as holder, holder.begin():
-            await _lock_bucket(holder, tenant.workspace.id)
-            await fault_redis.set(release_key(block), "1")
-            await eventually(retries_so_far, lambda now: now > before, within=30)
-        (done,) = await settle(client, [job["id"]])
+    workspace_id, done = await _finish_under_a_held_bucket(
+        settings, fault_factory, fault_sessionmaker, fault_redis
+    )
     assert done["status"] == "DONE", done
     assert done["attemptCount"] == 2
-    assert not await fault_redis.exists(started_key(job["id"], 2))  # no second provider call
-    ledger = await read_ledger(fault_sessionmaker, tenant.workspace.id)
-    assert len(ledger.calls[job["id"]]) == 1
-    assert ledger.reservations[job["id"]].actual_cents == 1
-    (post,) = await posts_of(fault_sessionmaker, tenant.workspace.id)
+    assert not await fault_redis.exists(started_key(done["id"], 2))  # no second provider call
+    ledger = await read_ledger(fault_sessionmaker, workspace_id)
+    assert len(ledger.calls[done["id"]]) == 1
+    assert ledger.reservations[done["id"]].actual_cents == 1
+    (post,) = await posts_of(fault_sessionmaker, workspace_id)
     assert "Attempt 1." in post.content  # the output attempt 1 paid for
 
 
