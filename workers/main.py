@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Callable
 from typing import Any
 
 from arq import cron
@@ -105,13 +106,24 @@ class ScripeWorker(Worker):
             logger.warning("worker close timed out; unfinished attempts are left to lease expiry")
 
 
-async def run_worker(settings: Settings, *, providers: ProviderRegistry | None = None) -> None:
-    """Run a worker until SIGINT/SIGTERM, then stop gracefully (`scripe-api worker`)."""
+async def run_worker(
+    settings: Settings,
+    *,
+    providers: ProviderRegistry | None = None,
+    on_ready: Callable[[], None] | None = None,
+) -> None:
+    """Run a worker until SIGINT/SIGTERM, then stop gracefully (`scripe-api worker`).
+
+    `on_ready` runs once the signal handlers are in place: a signal after it stops the worker
+    gracefully (one before it still ends the process the default way).
+    """
     worker = create_worker(settings, providers=providers, handle_signals=False)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    if on_ready is not None:
+        on_ready()
     metrics_server = None
     if settings.worker_metrics_port is not None:
         # A daemon thread serving this process's registry at any path (GET /metrics).

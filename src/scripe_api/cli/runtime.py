@@ -99,8 +99,9 @@ def serve(
             )
             sock.set_inheritable(True)
             with shared_metrics_directory():
+                supervisor = Multiprocess(config, sockets=[sock])  # takes SIGINT/SIGTERM
                 say(f"Serving on {public_url(sock)} with {workers} processes.")
-                Multiprocess(config, sockets=[sock]).run()
+                supervisor.run()
             return
         app = create_app(settings)
         run_service(
@@ -153,8 +154,9 @@ def worker() -> None:
     asyncio.run(_check_database(settings))
     asyncio.run(_check_redis(settings))
     configure_logging(settings)
-    say("Worker running; Ctrl-C stops it.")
-    run_service(run_worker(settings))
+    # Announced only once SIGINT/SIGTERM are ours: a supervisor (or a test) that signals as
+    # soon as it reads the line gets the graceful stop, not the default termination.
+    run_service(run_worker(settings, on_ready=lambda: say("Worker running; Ctrl-C stops it.")))
 
 
 async def _check_redis(settings: Settings) -> None:
