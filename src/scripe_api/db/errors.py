@@ -9,6 +9,12 @@ import asyncpg
 from redis.exceptions import RedisError
 from sqlalchemy import exc as sa_exc
 
+
+class DatabaseUnreachable(ConnectionError):
+    """Opening a connection to Postgres failed at the socket level (any OSError: a refused
+    port, the socket file of a stopped local server missing, an unknown host)."""
+
+
 # Postgres cannot be reached or the connection broke: any retry may succeed.
 _OUTAGE = (
     sa_exc.TimeoutError  # pool exhausted: the database cannot keep up

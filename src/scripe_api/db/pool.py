@@ -29,6 +29,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import orjson
 
+from scripe_api.db.errors import DatabaseUnreachable
 from scripe_api.settings import Settings
 
 Connection: TypeAlias = asyncpg.Connection
@@ -226,7 +227,21 @@ class Database:
 
     async def _new_connection(self) -> Connection:
         settings = self.settings
-        connection: Connection = await asyncpg.connect(
+        try:
+            connection: Connection = await self._connect(settings)
+        except OSError as error:
+            # Refused, a missing socket file (a stopped local server), an unknown host: the
+            # database cannot be reached, whatever the OSError's kind.
+            raise DatabaseUnreachable(f"cannot connect to Postgres: {error}") from error
+        try:
+            await _init_connection(connection)
+        except BaseException:
+            connection.terminate()
+            raise
+        return connection
+
+    async def _connect(self, settings: Settings) -> Connection:
+        return await asyncpg.connect(
             asyncpg_dsn(settings.database_url),
             timeout=settings.db_connect_timeout_seconds,
             # Also bounds a host that stops answering without resetting the connection.
@@ -242,12 +257,6 @@ class Database:
                 "timezone": "UTC",
             },
         )
-        try:
-            await _init_connection(connection)
-        except BaseException:
-            connection.terminate()
-            raise
-        return connection
 
     def connection(self, tenant: str | None = None) -> _Checkout:
         """A pooled connection, within `tenant`'s share of the pool when one is named."""
