@@ -100,6 +100,8 @@ def create_app(settings: Settings) -> ScripeApp:
     app.settings = settings
     services = Services.build(settings, Resources.open(settings))
     app.state.services = services
+    # The request pipeline sees only its collaborators (api.pipeline), not the whole locator.
+    app.state.pipeline = services.pipeline
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

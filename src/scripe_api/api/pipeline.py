@@ -24,7 +24,7 @@ import json
 import logging
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fastapi import Request, Response
 from fastapi.dependencies.models import Dependant
@@ -33,7 +33,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 
 from scripe_api.api import idempotency
-from scripe_api.api.access import Access, Admission
+from scripe_api.api.access import Access, Admission, Gatekeeper
 from scripe_api.api.dependencies import (
     get_idempotency_key,
     get_prefetched,
@@ -42,16 +42,24 @@ from scripe_api.api.dependencies import (
 )
 from scripe_api.api.rendering import respond
 from scripe_api.core.errors import InvalidRequest
+from scripe_api.db.pool import Database
 from scripe_api.db.transaction import UnitOfWork
 from scripe_api.idempotency.service import Policy
-
-if TYPE_CHECKING:
-    from scripe_api.api.state import Services
 
 logger = logging.getLogger(__name__)
 
 JSON = "application/json"
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
+
+
+@dataclass(frozen=True, slots=True)
+class Collaborators:
+    """What the pipeline itself works with, built once per process (`app.state.pipeline`);
+    an operation's own needs come from its signature (see `Plan`)."""
+
+    gatekeeper: Gatekeeper
+    database: Database
+    idempotency: Policy
 
 
 def _find_access(dependant: Dependant) -> Access | None:
@@ -173,8 +181,8 @@ def guarded_handler(plan: Plan) -> Handler:
     assert endpoint is not None
 
     async def handle(request: Request) -> Response:
-        services: Services = request.app.state.services
-        admission: Admission = await services.gatekeeper.admit(request, plan.access)
+        deps: Collaborators = request.app.state.pipeline
+        admission: Admission = await deps.gatekeeper.admit(request, plan.access)
         principal = admission.principal
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
@@ -188,7 +196,7 @@ def guarded_handler(plan: Plan) -> Handler:
         if plan.principal is not None:
             values[plan.principal] = principal
         if plan.services is not None:
-            values[plan.services] = services
+            values[plan.services] = request.app.state.services
         if plan.prefetched is not None:
             values[plan.prefetched] = admission.prefetched
         if plan.request is not None:
@@ -199,14 +207,14 @@ def guarded_handler(plan: Plan) -> Handler:
             values[plan.idempotency_key] = key
         if not plan.writes:
             return await respond(route, await endpoint(**values))
-        uow = UnitOfWork(services.database, principal.workspace_id)
+        uow = UnitOfWork(deps.database, principal.workspace_id)
         values[plan.unit_of_work] = uow  # type: ignore[index]
         try:
             if key is not None and plan.idempotency_key is None:
                 return await idempotency.run_once(
                     request,
-                    services.database,
-                    Policy.from_settings(services.settings),
+                    deps.database,
+                    deps.idempotency,
                     key,
                     uow,
                     lambda: endpoint(**values),

@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from scripe_api.api.access import Gatekeeper
+from scripe_api.api.pipeline import Collaborators
 from scripe_api.api.ratelimit import RateLimits
 from scripe_api.auth.service import Authenticator
 from scripe_api.core.pagination import CursorCodec
 from scripe_api.db.pool import Database
+from scripe_api.idempotency.service import Policy
 from scripe_api.jobs.estimates import EstimateCache
 from scripe_api.jobs.notifications import CompletionHub
 from scripe_api.ratelimit.limiter import SlidingWindowLimiter
@@ -20,10 +22,10 @@ from scripe_api.settings import Settings
 class Services:
     settings: Settings
     resources: Resources
-    gatekeeper: Gatekeeper
     cursors: CursorCodec
     estimates: EstimateCache
     completions: CompletionHub
+    pipeline: Collaborators
 
     @property
     def database(self) -> Database:
@@ -33,13 +35,14 @@ class Services:
     def build(cls, settings: Settings, resources: Resources) -> Services:
         authenticator = Authenticator(settings, resources.database)
         limits = RateLimits(settings, SlidingWindowLimiter(resources.redis))
+        gatekeeper = Gatekeeper(authenticator, limits, frozenset(settings.api_plans))
         return cls(
             settings=settings,
             resources=resources,
-            gatekeeper=Gatekeeper(authenticator, limits, frozenset(settings.api_plans)),
             cursors=CursorCodec(settings.secrets_newest_first()),
             estimates=EstimateCache(resources.database, settings.estimate_refresh_seconds),
             completions=CompletionHub(create_redis(settings, for_subscription=True)),
+            pipeline=Collaborators(gatekeeper, resources.database, Policy.from_settings(settings)),
         )
 
     def begin_shutdown(self) -> None:
