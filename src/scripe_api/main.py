@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp
 
+from scripe_api.api.docs_page import install_docs
 from scripe_api.api.error_handlers import install_error_handlers
 from scripe_api.api.middleware.metrics import MetricsMiddleware
 from scripe_api.api.middleware.request_context import RequestContextMiddleware
@@ -89,7 +90,7 @@ def create_app(settings: Settings) -> ScripeApp:
         version=settings.current_version,
         description=DESCRIPTION,
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,  # served from the package's own assets: api.docs_page
         redoc_url=None,
         openapi_url="/openapi.json",
         # `/v1/projects/` is not a route: a 404, not a redirect clients would have to follow.
@@ -125,6 +126,7 @@ def create_app(settings: Settings) -> ScripeApp:
     # After the routers: the schema is completed from the operations they declare.
     install_openapi(app, settings.accepted_versions)
     include_metrics(app, settings.metrics_path)
+    install_docs(app)
     # Starlette types the router's stack as its own bound method; any ASGI app takes its place.
     dispatch: Any = with_route_table(app.router.routes, app.router.middleware_stack)
     app.router.middleware_stack = dispatch
