@@ -8,6 +8,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
+# Test processes (pytest-xdist): each runs its own embedded Postgres and Redis; a test file
+# stays in one process. `make test PYTEST_WORKERS=0` runs everything in this one.
+PYTEST_WORKERS ?= auto
 
 .PHONY: dev test lint format openapi up bench install
 
@@ -24,7 +27,7 @@ dev: $(STAMP)  ## run API + worker on embedded Postgres and Redis (data under .s
 	$(BIN)/scripe-api dev
 
 test: $(STAMP)  ## the whole suite against real (embedded) Postgres and Redis
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

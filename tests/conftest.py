@@ -37,6 +37,13 @@ TEST_SECRET = "test-secret-0123456789abcdefghijklmnopqrstuvwxyz"
 def server_urls() -> Iterator[tuple[str, str]]:
     database_url = os.environ.get("SCRIPE_TEST_DATABASE_URL")
     redis_url = os.environ.get("SCRIPE_TEST_REDIS_URL")
+    if (database_url or redis_url) and int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
+        # Every test process resets the database it is given: they would erase each other's.
+        pytest.exit(
+            "SCRIPE_TEST_DATABASE_URL/SCRIPE_TEST_REDIS_URL need a single test process "
+            "(plain pytest, or make test PYTEST_WORKERS=0)",
+            returncode=pytest.ExitCode.USAGE_ERROR,
+        )
     if database_url and redis_url:
         yield database_url, redis_url
         return

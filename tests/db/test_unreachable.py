@@ -25,7 +25,7 @@ async def test_a_database_that_cannot_be_reached_is_an_outage(
     database = Database(
         settings.model_copy(update={"database_url": url}), application_name="scripe-api-test"
     )
-    with pytest.raises(Exception) as caught:
+    with pytest.raises(ConnectionError) as caught:
         async with database.connection() as connection:
             await connection.fetchval("SELECT 1")
     assert is_database_outage(caught.value), repr(caught.value)
