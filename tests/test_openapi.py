@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import httpx
+from packaging.version import Version
 
 from scripe_api.db.migrations import project_root
 from scripe_api.openapi_export import OPENAPI_PATH, render_openapi
+from scripe_api.settings import CURRENT_API_VERSION
 
 
 def test_committed_openapi_matches_the_app() -> None:
@@ -203,3 +206,13 @@ def test_request_bodies_carry_examples_and_the_source_one_of() -> None:
     ]
     assert schemas["GenerationSourceText"]["required"] == ["text"]
     assert schemas["GenerationSourceNote"]["required"] == ["noteId"]
+
+
+def test_info_version_is_a_package_version_and_the_api_versions_are_named() -> None:
+    """SDK generators stamp `info.version` on the package they make: it must be a valid
+    version (PEP 440 and semver); the API version clients pin is listed beside it."""
+    info = json.loads(render_openapi())["info"]
+    assert re.fullmatch(r"\d+\.\d+\.\d+", info["version"]), info["version"]
+    assert str(Version(info["version"])) == info["version"]
+    assert info["x-api-versions"] == [CURRENT_API_VERSION]
+    assert "Scripe-Api-Version" in info["description"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.metadata
 import signal
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -29,7 +30,9 @@ from scripe_api.settings import Settings
 DESCRIPTION = """\
 Submit AI work (`POST /v1/posts/generations`), get back a Job, and poll `GET /v1/jobs/{jobId}`
 until it is DONE, FAILED or CANCELLED. Authenticate with `Authorization: Bearer scripe_sk_…`;
-pin the version with `Scripe-Api-Version`. Errors share one envelope:
+pin the API version with `Scripe-Api-Version` (the versions this server accepts are in
+`info.x-api-versions`, newest first; `info.version` is the server's release). Errors share one
+envelope:
 `{"error": {"code", "message", "request_id", "docs_url", "details"?, "meta"?}}`.
 """
 
@@ -73,6 +76,15 @@ class ScripeApp(FastAPI):
         )
 
 
+def _release() -> str:
+    """The server's release (a valid package version, what SDK generators stamp on a client);
+    the API version a client pins is the `Scripe-Api-Version` header's."""
+    try:
+        return importlib.metadata.version("scripe-api")
+    except importlib.metadata.PackageNotFoundError:  # a source tree that was never installed
+        return "0.0.0"
+
+
 def create_app(settings: Settings) -> ScripeApp:
     """Build the API. No I/O happens here: connections open lazily on first use."""
 
@@ -87,7 +99,7 @@ def create_app(settings: Settings) -> ScripeApp:
 
     app = ScripeApp(
         title="Scripe API",
-        version=settings.current_version,
+        version=_release(),
         description=DESCRIPTION,
         lifespan=lifespan,
         docs_url=None,  # served from the package's own assets: api.docs_page

@@ -1,9 +1,9 @@
 """Drive the client openapi-python-client generated from openapi/openapi.json, as an SDK user would.
 
-Run by test_generated_client.py with the generator's own python (which has the generated code's
-dependencies: httpx, attrs, python-dateutil):
+Run by test_generated_client.py with the python of the virtualenv the SDK was pip-installed into
+(with its dependencies: httpx, attrs, python-dateutil):
 
-    python generated_client_script.py CLIENT_DIR SCENARIO
+    python generated_client_script.py PACKAGE SCENARIO
 
 with SCRIPE_BASE_URL, SCRIPE_KEY and SCRIPE_PROJECT_ID in the environment. Prints one JSON
 object describing what the client saw. A response the client does not parse into the operation's
@@ -35,14 +35,13 @@ GENERATIONS = 3
 
 
 class Sdk:
-    """The generated package's modules, imported from CLIENT_DIR."""
+    """The generated package's modules, imported as installed."""
 
-    def __init__(self, client_dir: str) -> None:
-        sys.path.insert(0, client_dir)
-        self.package = importlib.import_module("scripe_client")
-        self.models = importlib.import_module("scripe_client.models")
+    def __init__(self, package: str) -> None:
+        self.package = importlib.import_module(package)
+        self.models = importlib.import_module(f"{package}.models")
         self.operations = {
-            name: importlib.import_module(f"scripe_client.api.{tag}.{name}")
+            name: importlib.import_module(f"{package}.api.{tag}.{name}")
             for tag, name in (
                 ("posts", "create_post_generation"),
                 ("posts", "get_post"),
@@ -143,8 +142,8 @@ SCENARIOS: dict[str, Callable[[Sdk, Any], dict[str, Any]]] = {
 
 
 def main() -> None:
-    client_dir, scenario = sys.argv[1], sys.argv[2]
-    sdk = Sdk(client_dir)
+    package, scenario = sys.argv[1], sys.argv[2]
+    sdk = Sdk(package)
     with sdk.client() as client:
         print(json.dumps(SCENARIOS[scenario](sdk, client)))
 

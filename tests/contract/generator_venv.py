@@ -1,7 +1,8 @@
-"""openapi-python-client in a virtualenv of its own (it pins an older Typer than ours).
+"""Virtualenvs of their own for openapi-python-client (it pins an older Typer than ours) and
+for the SDK it generates (installed with pip, as an SDK user would).
 
-Created once and kept across test sessions under the user's cache folder, keyed by the pinned
-version; a lock makes concurrent sessions wait for the one that is installing it.
+Created once and kept across test sessions under the user's cache folder, keyed by what they
+hold; a lock makes concurrent sessions wait for the one that is installing it.
 """
 
 from __future__ import annotations
@@ -24,9 +25,18 @@ def cache_root() -> Path:
 
 def generator_venv(version: str = OPENAPI_PYTHON_CLIENT_VERSION) -> Path:
     """The virtualenv's folder, with `openapi-python-client==version` installed in it."""
+    return cached_venv(f"openapi-python-client-{version}", f"openapi-python-client=={version}")
+
+
+def sdk_venv() -> Path:
+    """An empty virtualenv (but pip) for installing the generated SDK into."""
+    return cached_venv("generated-sdk", "pip")
+
+
+def cached_venv(name: str, *requirements: str) -> Path:
     root = cache_root()
     root.mkdir(parents=True, exist_ok=True)
-    venv = root / f"openapi-python-client-{version}"
+    venv = root / name
     ready = venv / ".installed"
     with (root / f"{venv.name}.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -48,7 +58,7 @@ def generator_venv(version: str = OPENAPI_PYTHON_CLIENT_VERSION) -> Path:
                 "install",
                 "--quiet",
                 "--disable-pip-version-check",
-                f"openapi-python-client=={version}",
+                *requirements,
             ],
             capture_output=True,
             text=True,
@@ -57,8 +67,7 @@ def generator_venv(version: str = OPENAPI_PYTHON_CLIENT_VERSION) -> Path:
         )
         if install.returncode != 0:
             raise RuntimeError(
-                f"installing openapi-python-client=={version} failed:\n"
-                f"{install.stdout}\n{install.stderr}"
+                f"installing {' '.join(requirements)} failed:\n{install.stdout}\n{install.stderr}"
             )
         ready.touch()
     return venv

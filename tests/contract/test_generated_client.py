@@ -28,9 +28,10 @@ from tests.factories import Factory
 from tests.workers_support import running_worker
 
 HERE = Path(__file__).parent
-GENERATOR_CONFIG = HERE / "openapi_python_client.yaml"
 SCRIPT = HERE / "generated_client_script.py"
-PACKAGE = "scripe_client"
+# The names openapi-python-client derives from the document's title ("Scripe API").
+PROJECT = "scripe-api-client"
+PACKAGE = "scripe_api_client"
 # A hang, not a slow run: each step takes a few seconds.
 STEP_TIMEOUT_SECONDS = 120
 # A model attribute typed `Any`: a schema the generator could not turn into a type.
@@ -39,8 +40,8 @@ UNTYPED_FIELD = re.compile(r"^    (?!additional_properties\b)(\w+): (.*\bAny\b.*
 
 @dataclass(frozen=True)
 class GeneratedClient:
-    python: Path  # the generator's virtualenv, which has the generated code's dependencies
-    folder: Path  # holds the generated package
+    python: Path  # of the virtualenv the SDK is installed in (with its dependencies)
+    folder: Path  # the generated package's source
 
 
 @dataclass(frozen=True)
@@ -65,8 +66,14 @@ async def run(*command: str | Path, env: dict[str, str] | None = None) -> Comple
     return Completed(process.returncode or 0, output.decode(errors="replace"))
 
 
-@pytest.fixture
-async def generated_client(openapi_python_client: Path, tmp_path: Path) -> GeneratedClient:
+@pytest.fixture(scope="module")
+async def generated_client(
+    openapi_python_client: Path, sdk_python: Path, tmp_path_factory: pytest.TempPathFactory
+) -> GeneratedClient:
+    """The SDK generated with the generator's default options and installed with pip, as a
+    user would: a package that does not build or install fails here."""
+    folder = tmp_path_factory.mktemp("sdk")
+    tools = openapi_python_client.parent  # its default post-hook runs its own ruff
     generated = await run(
         openapi_python_client,
         "-m",
@@ -74,26 +81,30 @@ async def generated_client(openapi_python_client: Path, tmp_path: Path) -> Gener
         "generate",
         "--path",
         project_root() / OPENAPI_PATH,
-        "--meta",
-        "none",
-        "--config",
-        GENERATOR_CONFIG,
         "--output-path",
-        tmp_path / PACKAGE,
+        folder / PROJECT,
         "--fail-on-warning",
+        env={**os.environ, "PATH": f"{tools}{os.pathsep}{os.environ.get('PATH', '')}"},
     )
     assert generated.returncode == 0, f"the generator rejected the spec:\n{generated.output}"
     complaints = [
         line for line in generated.output.splitlines() if re.search(r"warning|error", line, re.I)
     ]
     assert not complaints, f"the generator complained about the spec:\n{generated.output}"
-    return GeneratedClient(python=openapi_python_client, folder=tmp_path)
+    python = sdk_python
+    # The same version each time: pip would keep an earlier build installed.
+    await run(python, "-m", "pip", "uninstall", "--yes", "--quiet", PROJECT)
+    installed = await run(
+        python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", folder / PROJECT
+    )
+    assert installed.returncode == 0, f"pip could not install the SDK:\n{installed.output}"
+    return GeneratedClient(python=python, folder=folder / PROJECT / PACKAGE)
 
 
 def test_generated_models_type_every_field(generated_client: GeneratedClient) -> None:
     untyped = {
         f"{module.stem}.{name}: {annotation}"
-        for module in sorted((generated_client.folder / PACKAGE / "models").glob("*.py"))
+        for module in sorted((generated_client.folder / "models").glob("*.py"))
         for name, annotation in UNTYPED_FIELD.findall(module.read_text())
     }
     assert not untyped, (
@@ -103,7 +114,7 @@ def test_generated_models_type_every_field(generated_client: GeneratedClient) ->
 
 
 async def drive(client: GeneratedClient, scenario: str, env: dict[str, str]) -> dict[str, Any]:
-    result = await run(client.python, SCRIPT, client.folder, scenario, env=env)
+    result = await run(client.python, SCRIPT, PACKAGE, scenario, env=env)
     assert result.returncode == 0, f"the generated client failed ({scenario}):\n{result.output}"
     lines = result.output.strip().splitlines()
     outcome: dict[str, Any] = json.loads(lines[-1])

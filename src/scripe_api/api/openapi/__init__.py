@@ -62,7 +62,10 @@ __all__ = [
 
 def finish_openapi(schema: dict[str, Any], accepted_versions: Iterable[str]) -> dict[str, Any]:
     """Complete FastAPI's schema with what every `/v1` operation shares (module docstring)."""
-    version = version_parameter(accepted_versions)
+    accepted = list(accepted_versions)
+    version = version_parameter(accepted)
+    # What a client pins in Scripe-Api-Version (info.version is the server's release).
+    schema["info"]["x-api-versions"] = accepted
     codes: set[str] = set()
     for path, item in schema.get("paths", {}).items():
         for operation in item.values():
