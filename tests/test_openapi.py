@@ -170,13 +170,41 @@ def test_job_post_and_content_enums_are_named_types() -> None:
     assert "SOURCE_INGEST_FILE" in schemas["JobType"]["enum"]
     assert "waitingApproval" in schemas["PostStatus"]["enum"]
     assert "EDUCATIONAL" in schemas["ContentType"]["enum"]
-    job = schemas["JobRead"]["properties"]
-    assert job["status"] == {"$ref": "#/components/schemas/JobStatus"}
-    assert job["type"] == {"$ref": "#/components/schemas/JobType"}
+    variants = [schemas[name]["properties"] for name in _job_variants(schemas)]
+    assert all(job["status"] == {"$ref": "#/components/schemas/JobStatus"} for job in variants)
     assert schemas["PostRead"]["properties"]["status"] == {
         "$ref": "#/components/schemas/PostStatus"
     }
     assert schemas["JobEnvelope"]["properties"]["data"] == {"$ref": "#/components/schemas/JobRead"}
+
+
+def _job_variants(schemas: dict[str, Any]) -> list[str]:
+    return [ref["$ref"].rsplit("/", 1)[1] for ref in schemas["JobRead"]["oneOf"]]
+
+
+def test_a_job_is_one_of_its_types_each_with_a_typed_result() -> None:
+    """SDK users read `result.post_id` off a PostGenerationJob, not a free-form dict."""
+    schemas = _spec()["components"]["schemas"]
+    job = schemas["JobRead"]
+    mapping = job["discriminator"]["mapping"]
+    assert job["discriminator"]["propertyName"] == "type"
+    assert set(mapping) == set(schemas["JobType"]["enum"])
+    for job_type, ref in mapping.items():
+        variant = schemas[ref.rsplit("/", 1)[1]]
+        allowed = variant["properties"]["type"]
+        assert job_type in allowed.get("enum", [allowed.get("const")])
+        result = variant["properties"]["result"]["anyOf"]
+        assert {"type": "null"} in result
+        typed = schemas[next(item for item in result if "$ref" in item)["$ref"].rsplit("/", 1)[1]]
+        assert len(typed["required"]) == 1
+        assert typed["required"][0].endswith("Id")
+    result_of = {
+        job_type: schemas[ref.rsplit("/", 1)[1]]["properties"]["result"]["anyOf"][0]["$ref"]
+        for job_type, ref in mapping.items()
+    }
+    assert result_of["POST_GENERATION"].endswith("/PostGenerationResult")
+    assert result_of["KB_INGEST_URL"].endswith("/KnowledgeIngestResult")
+    assert result_of["SOURCE_INGEST_FILE"].endswith("/SourceIngestResult")
 
 
 def test_links_chain_submit_to_job_to_post() -> None:

@@ -82,6 +82,8 @@ def describe_job(job: Any) -> dict[str, Any]:
         "id": job.id,
         "type": str(job.type_),
         "status": str(job.status),
+        "model": type(job).__name__,
+        "result_model": type(job.result).__name__,
         "status_model": type(job.status).__name__,
         "has_completed_at": isinstance(job.completed_at, datetime.datetime),
         "created_at_model": type(job.created_at).__name__,
@@ -119,7 +121,8 @@ def round_trip(sdk: Sdk, client: Any) -> dict[str, Any]:
     for job in submitted:
         finished = poll_until_finished(sdk, client, job.id)
         jobs.append(describe_job(finished))
-        post = sdk.call(client, "get_post", 200, post_id=finished.result["postId"]).data
+        # A POST_GENERATION job parses as its own model, its result with a typed post_id.
+        post = sdk.call(client, "get_post", 200, post_id=finished.result.post_id).data
         posts.append({"id": post.id, "project_id": post.project_id, "status": str(post.status)})
     pages: list[list[str]] = []
     cursor: str | None = None

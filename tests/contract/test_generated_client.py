@@ -148,6 +148,11 @@ async def test_generated_client_round_trip(
 
     jobs = trip["jobs"]
     assert [job["status"] for job in jobs] == ["DONE"] * len(jobs)
+    # The job is typed by its type, and so is its result (not a free-form dict).
+    assert {(job["model"], job["result_model"]) for job in jobs} == {
+        ("PostGenerationJob", "PostGenerationResult")
+    }
+    assert cancelled["fetched"]["result_model"] == "NoneType"
     assert all(job["type"] == "POST_GENERATION" and job["attempt_count"] == 1 for job in jobs)
     assert len({post["id"] for post in trip["posts"]}) == len(jobs)
     assert all(post["project_id"] == project.id for post in trip["posts"])

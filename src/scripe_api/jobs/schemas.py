@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, RootModel
 
 from scripe_api.api.schemas import ApiModel, Timestamp
 
@@ -23,48 +23,39 @@ class JobProgress(ApiModel):
     updated_at: Timestamp
 
 
-class JobRead(ApiModel):
-    """An async job. Poll `GET /v1/jobs/{jobId}` until `status` is DONE, FAILED or CANCELLED."""
-
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "id": "job_01J9ZA7Q1K6W4X2Y3Z5A6B7C8D",
-                    "type": "POST_GENERATION",
-                    "status": "RUNNING",
-                    "projectId": "proj_01J9ZA7Q1K6W4X2Y3Z5A6B7C8D",
-                    "startedAt": "2026-05-15T08:21:00.120Z",
-                    "completedAt": None,
-                    "progress": {
-                        "progress": 0.4,
-                        "message": "Generating post",
-                        "updatedAt": "2026-05-15T08:21:03.500Z",
-                    },
-                    "result": None,
-                    "errorCode": None,
-                    "errorMessage": None,
-                    "attemptCount": 1,
-                    "estimatedCompletionMs": 25000,
-                    "createdAt": "2026-05-15T08:21:00.000Z",
-                    "updatedAt": "2026-05-15T08:21:03.500Z",
-                }
-            ]
-        }
+class PostGenerationResult(ApiModel):
+    post_id: str = Field(
+        description="The post written.", examples=["post_01J9ZA7Q1K6W4X2Y3Z5A6B7C8D"]
+    )
+    schedule_skipped: bool = Field(
+        False,
+        description="Present (true) when the requested `scheduledFor` had passed by completion: "
+        "the post is a draft instead.",
     )
 
+
+class KnowledgeIngestResult(ApiModel):
+    document_id: str = Field(
+        description="The knowledge document made.", examples=["kb_01J9ZA7Q1K6W4X2Y3Z5A6B7C8D"]
+    )
+
+
+class SourceIngestResult(ApiModel):
+    source_id: str = Field(
+        description="The source made from the file.", examples=["src_01J9ZA7Q1K6W4X2Y3Z5A6B7C8D"]
+    )
+
+
+class _JobFields(ApiModel):
+    """What every job has; `type` and `result` are its variant's."""
+
     id: str = Field(examples=["job_01J9ZA7Q1K6W4X2Y3Z5A6B7C8D"])
-    type: JobType
     status: JobStatus
     project_id: str | None
     started_at: Timestamp | None
     completed_at: Timestamp | None
     progress: JobProgress | None = Field(
         None, description="Live progress while RUNNING; null while QUEUED and once finished."
-    )
-    result: dict[str, Any] | None = Field(
-        description='POST_GENERATION: {"postId"} (plus "scheduleSkipped": true when the '
-        'requested schedule had passed); KB_INGEST_*: {"documentId"}.'
     )
     error_code: str | None = Field(
         description="provider_error, provider_timeout, provider_rate_limited, content_rejected, "
@@ -77,3 +68,60 @@ class JobRead(ApiModel):
     )
     created_at: Timestamp
     updated_at: Timestamp
+
+
+_RUNNING_EXAMPLE = {
+    "id": "job_01J9ZA7Q1K6W4X2Y3Z5A6B7C8D",
+    "type": "POST_GENERATION",
+    "status": "RUNNING",
+    "projectId": "proj_01J9ZA7Q1K6W4X2Y3Z5A6B7C8D",
+    "startedAt": "2026-05-15T08:21:00.120Z",
+    "completedAt": None,
+    "progress": {
+        "progress": 0.4,
+        "message": "Generating post",
+        "updatedAt": "2026-05-15T08:21:03.500Z",
+    },
+    "result": None,
+    "errorCode": None,
+    "errorMessage": None,
+    "attemptCount": 1,
+    "estimatedCompletionMs": 25000,
+    "createdAt": "2026-05-15T08:21:00.000Z",
+    "updatedAt": "2026-05-15T08:21:03.500Z",
+}
+
+
+class PostGenerationJob(_JobFields):
+    """A POST_GENERATION job; when DONE, `result.postId` names the post."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_RUNNING_EXAMPLE]})
+
+    type: Literal["POST_GENERATION"]
+    result: PostGenerationResult | None = Field(description="Set once DONE.")
+
+
+class KnowledgeIngestJob(_JobFields):
+    """A KB_INGEST_* job; when DONE, `result.documentId` names the knowledge document."""
+
+    type: Literal["KB_INGEST_TEXT", "KB_INGEST_FILE", "KB_INGEST_URL", "KB_INGEST_YOUTUBE"]
+    result: KnowledgeIngestResult | None = Field(description="Set once DONE.")
+
+
+class SourceIngestJob(_JobFields):
+    """A SOURCE_INGEST_FILE job; when DONE, `result.sourceId` names the source."""
+
+    type: Literal["SOURCE_INGEST_FILE"]
+    result: SourceIngestResult | None = Field(description="Set once DONE.")
+
+
+class JobRead(
+    RootModel[
+        Annotated[
+            PostGenerationJob | KnowledgeIngestJob | SourceIngestJob,
+            Field(discriminator="type"),
+        ]
+    ]
+):
+    """An async job. Poll `GET /v1/jobs/{jobId}` until `status` is DONE, FAILED or CANCELLED.
+    Its `type` says which shape `result` has once DONE."""
