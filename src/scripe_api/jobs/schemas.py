@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, RootModel
+from pydantic.config import JsonDict
 
 from scripe_api.api.schemas import ApiModel, Timestamp
 
@@ -70,7 +71,7 @@ class _JobFields(ApiModel):
     updated_at: Timestamp
 
 
-_RUNNING_EXAMPLE = {
+_RUNNING_EXAMPLE: JsonDict = {
     "id": "job_01J9ZA7Q1K6W4X2Y3Z5A6B7C8D",
     "type": "POST_GENERATION",
     "status": "RUNNING",
