@@ -57,6 +57,18 @@ async def test_fast_job_is_done_in_the_same_response(
     assert await get_job(client, tenant, job["id"]) == job
 
 
+async def test_a_whole_number_written_as_a_float_is_an_integer(
+    client: httpx.AsyncClient, factory: Factory, settings: Settings
+) -> None:
+    """JSON Schema counts 10000.0 as an integer: it waits like 10000 (1.5 stays a 400)."""
+    tenant = await factory.tenant()
+    project = await factory.project(tenant.workspace.id)
+    async with running_worker(settings):
+        response = await generate(client, tenant, project.id, 10_000.0)
+    assert response.status_code == 202, response.text
+    assert response.json()["data"]["status"] == "DONE"
+
+
 async def test_deadline_answers_with_the_queued_job(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:

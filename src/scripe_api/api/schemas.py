@@ -6,8 +6,17 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Annotated, Any, Generic, Self, TypeVar
 
+from annotated_types import Ge
 from fastapi import Response
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StrictInt,
+    WithJsonSchema,
+)
 from pydantic.alias_generators import to_camel
 
 from scripe_api.core.clock import format_timestamp
@@ -23,6 +32,17 @@ Timestamp = Annotated[
         {"type": "string", "format": "date-time", "example": "2026-05-15T08:21:00.000Z"}
     ),
 ]
+
+
+def _whole_number(value: object) -> object:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# An integer ≥ 0 in a JSON body, as JSON Schema counts integers: 1000 and 1000.0 (never 1000.5,
+# "1000" or true). The bound sits inside, where it stays `minimum` in the schema.
+NonNegativeJsonInt = Annotated[StrictInt, Ge(0), BeforeValidator(_whole_number)]
 
 
 class ApiModel(BaseModel):

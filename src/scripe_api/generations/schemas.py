@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Discriminator, Field, StrictInt, StrictStr, Tag
+from pydantic import ConfigDict, Discriminator, Field, StrictStr, Tag
 
-from scripe_api.api.schemas import RequestModel
+from scripe_api.api.schemas import NonNegativeJsonInt, RequestModel
 from scripe_api.posts.schemas import ContentType, ScheduleTime, StoredText
 
 SOURCE_TEXT_MAX_BYTES = 100 * 1024
@@ -89,10 +89,9 @@ class GenerationCreate(RequestModel):
         description="Optional steering. The worker already loads the project's tone-of-voice "
         "profile, voice samples, content pillars and knowledge base.",
     )
-    wait_for_completion_ms: StrictInt | None = Field(
+    wait_for_completion_ms: NonNegativeJsonInt | None = Field(
         None,
         alias="wait_for_completion_ms",
-        ge=0,
         description="Soft hint: wait up to this many ms for the job to finish before answering "
         "(values above 25 000 are clamped to 25 000). The response shape is the same either way.",
     )
