@@ -8,11 +8,11 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
-from starlette.routing import Match
-from starlette.types import Scope
 
+from scripe_api.api.routing import route_path
 from scripe_api.core.errors import (
     AppError,
     BadPagination,
@@ -115,20 +115,17 @@ def install_error_handlers(app: FastAPI, settings: Settings) -> None:
 
 
 def _allowed_methods(request: Request) -> list[str]:
-    """Every method some route on this path accepts (Starlette names only the first match's).
-
-    Each method is tried against a fresh scope for the path: FastAPI's included routers match
-    lazily and keep routing state in the request's own scope, so that scope is not reused.
-    """
-    allowed = []
-    for method in _METHODS:
-        probe: Scope = {
-            "type": "http",
-            "method": method,
-            "path": request.scope["path"],
-            "root_path": request.scope.get("root_path", ""),
-            "headers": [],
-        }
-        if any(route.matches(probe)[0] is Match.FULL for route in request.app.router.routes):
-            allowed.append(method)
-    return allowed
+    """The methods of the path the request names, as documented: every route on that path
+    (Starlette names only the first match's), and when a fixed path and a template both match
+    (`/v1/posts/generations` and `/v1/posts/{postId}`), the fixed path's only."""
+    path = route_path(request.scope)
+    matching = [
+        (context.path_format.count("{"), context.methods)
+        for context in iter_route_contexts(request.app.router.routes)
+        if context.methods and context.path_format and context.path_regex.match(path)
+    ]
+    if not matching:
+        return []
+    fewest = min(parameters for parameters, _ in matching)
+    methods = set().union(*(found for parameters, found in matching if parameters == fewest))
+    return [method for method in _METHODS if method in methods]

@@ -23,7 +23,7 @@ from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 
-def _route_path(scope: Scope) -> str:
+def route_path(scope: Scope) -> str:
     """The path as routes see it (without a mount's root path), like Starlette's routing."""
     path: str = scope["path"]
     root: str = scope.get("root_path", "")
@@ -98,7 +98,7 @@ def with_route_table(
         if scope["type"] == "http":
             if table is None:
                 table = RouteTable(routes)
-            found = table.find(scope["method"], _route_path(scope))
+            found = table.find(scope["method"], route_path(scope))
             if found is not None:
                 entry, params = found
                 scope["path_params"] = params
