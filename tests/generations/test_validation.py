@@ -3,6 +3,7 @@ checks, and the 202 Job envelope of one that is accepted."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -185,6 +186,21 @@ async def test_malformed_json_is_an_invalid_request(
         content=b'{"projectId": ',
     )
     assert_error(response, 400, "invalid_request")
+
+
+@pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded"])
+async def test_a_body_not_sent_as_json_says_which_header_to_send(
+    client: httpx.AsyncClient, world: World, content_type: str | None
+) -> None:
+    """A person who forgot the header reads what to do, not the validator's 'valid dictionary'."""
+    headers = dict(world.tenant.headers)
+    if content_type is not None:
+        headers["Content-Type"] = content_type
+    body = json.dumps(world.body()).encode()
+    response = await client.post(PATH, headers=headers, content=body)
+    error = assert_error(response, 400, "invalid_request")
+    assert "Content-Type: application/json" in error["message"], error
+    assert error["details"] == {"field": "body"}
 
 
 async def test_schedule_in_the_past_is_unprocessable(
