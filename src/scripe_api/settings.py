@@ -236,6 +236,13 @@ class Settings(BaseSettings):
         "offline", description="Which post generator runs live-key jobs."
     )
     generator_model: str | None = Field(None, description="Model name of the AI provider.")
+    offline_pace_seconds: float = Field(
+        0.0,
+        ge=0,
+        le=120,
+        description="How long the offline generator takes per post, reporting progress on the "
+        "way like a real provider (`scripe-api dev`: 4 s; 0: as fast as it can).",
+    )
     openai_base_url: str = Field(
         "https://api.openai.com/v1",
         description="Base URL of the OpenAI-compatible Chat Completions API (OpenAI, Azure "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,6 +108,39 @@ async def generate_post(port: int, key: str, project_id: str) -> httpx.Response:
         )
 
 
+@dataclass
+class Burst:
+    jobs: list[str]
+    statuses: list[str]  # of the first job, as polled
+    messages: set[str]  # its progress messages, as polled
+    cancelled: str  # the third job's status after the cancel
+
+
+async def watch_a_burst(port: int, key: str, project_id: str) -> Burst:
+    """What the README shows a newcomer: three generations in a row on the dev stack. The
+    first runs for a few seconds with progress; the third waits QUEUED and can be cancelled."""
+    headers = {"Authorization": f"Bearer {key}"}
+    body = {"projectId": project_id, "source": {"text": "We moved our deploys to Tuesdays."}}
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+        jobs = []
+        for _ in range(3):
+            submitted = await http.post("/v1/posts/generations", headers=headers, json=body)
+            assert submitted.status_code == 202, submitted.text
+            jobs.append(submitted.json()["data"]["id"])
+        cancelled = await http.post(f"/v1/jobs/{jobs[2]}/cancel", headers=headers)
+        statuses: list[str] = []
+        messages: set[str] = set()
+        deadline = time.monotonic() + 30
+        while not statuses or statuses[-1] not in ("DONE", "FAILED"):
+            assert time.monotonic() < deadline, statuses
+            job = (await http.get(f"/v1/jobs/{jobs[0]}", headers=headers)).json()["data"]
+            statuses.append(job["status"])
+            if job["progress"]:
+                messages.add(job["progress"]["message"])
+            await asyncio.sleep(0.2)
+    return Burst(jobs, statuses, messages, cancelled.json()["data"]["status"])
+
+
 async def test_dev_seeds_once_serves_and_leaves_no_servers_behind(tmp_path: Path) -> None:
     data_dir = tmp_path / "dev"
     port = free_port()
@@ -126,6 +160,17 @@ async def test_dev_seeds_once_serves_and_leaves_no_servers_behind(tmp_path: Path
         generated = await generate_post(port, key, id_in(first.text, "proj"))
         assert generated.status_code == 202, generated.text
         assert generated.json()["data"]["status"] == "DONE", generated.text
+        burst = await watch_a_burst(port, key, id_in(first.text, "proj"))
+        assert burst.cancelled == "CANCELLED"
+        assert "RUNNING" in burst.statuses, burst.statuses
+        assert burst.statuses[-1] == "DONE", burst.statuses
+        assert len(burst.messages) >= 3, burst.messages
+        # The console tells each job's story in a line per transition.
+        console = first.text
+        assert f"job {burst.jobs[0]}: POST_GENERATION attempt 1 running" in console
+        assert f"job {burst.jobs[0]}: POST_GENERATION DONE after" in console
+        assert f"job {burst.jobs[2]}: cancelled while QUEUED" in console
+        assert "sweep_jobs" not in console
         state = json.loads((data_dir / "state.json").read_text())
         assert state["pid"] == first.process.pid
         assert state["api_url"] == f"http://127.0.0.1:{port}"

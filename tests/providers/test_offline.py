@@ -384,3 +384,20 @@ def test_any_source_gives_a_valid_post(
         assert added <= 1
     else:
         assert added >= 2
+
+
+@pytest.mark.parametrize("pace", [0.0, 0.3])
+async def test_a_paced_run_reports_progress_on_its_way(pace: float) -> None:
+    """The dev stack's pace: the same post, with a progress report per step on the way."""
+    reports: list[tuple[float, str]] = []
+
+    async def report(fraction: float, message: str) -> None:
+        reports.append((fraction, message))
+
+    post = await offline.OfflineProvider(pace).generate(_context(ENGLISH), report)
+    assert post == offline.compose(_context(ENGLISH))
+    fractions = [fraction for fraction, _ in reports]
+    assert fractions == sorted(fractions)
+    assert len(set(fractions)) == len(fractions)
+    assert len(reports) == (1 + len(offline.PACED_STEPS) if pace else 2)
+    assert reports[-1] == (0.7, "Generating post")

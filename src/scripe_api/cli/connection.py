@@ -39,15 +39,26 @@ def load_settings(**overrides: Any) -> Settings:
         raise CliError(f"invalid configuration: {error}") from None
 
 
+# What the dev stack changes so a person trying the API sees each state: posts take a few
+# seconds with progress along the way, and a third job in a row waits QUEUED (cancellable).
+# A SCRIPE_* variable of the same name still wins.
+DEV_DEFAULTS: dict[str, Any] = {"offline_pace_seconds": 4.0, "worker_max_jobs": 2}
+
+
 def dev_settings(data: DevData, database_url: str, redis_url: str, **overrides: Any) -> Settings:
     secret = data.load_or_create_secret()
+    defaults = {
+        name: value
+        for name, value in DEV_DEFAULTS.items()
+        if f"SCRIPE_{name.upper()}" not in os.environ
+    }
     return load_settings(
         env="dev",
         database_url=database_url,
         redis_url=redis_url,
         data_dir=data.folder,
         secret_keys={1: secret},
-        **overrides,
+        **{**defaults, **overrides},
     )
 
 

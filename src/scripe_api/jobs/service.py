@@ -113,6 +113,8 @@ async def cancel_job(uow: UnitOfWork, redis: Redis, principal: Principal, job_id
     document: str = row["document"]
 
     async def announce() -> None:
+        # One line per job transition on the console, like the worker's (running, DONE, …).
+        logger.info("job %s: cancelled while QUEUED", job_id)
         # A cancelled job is finished too: requests waiting on it answer now.
         await announce_finished(redis, [Finished.of_job(row, row["charged"])])
 

@@ -227,18 +227,41 @@ def compose(context: GenerationContext) -> GeneratedPost:
     return GeneratedPost(title=title, content=content, usage=Usage())
 
 
+# What a paced run reports on its way, like a real provider streaming its answer.
+PACED_STEPS = (
+    (0.45, "Drafting hook"),
+    (0.5, "Writing the opening"),
+    (0.55, "Writing the body"),
+    (0.6, "Adding an example"),
+    (0.65, "Choosing hashtags"),
+    (0.7, "Generating post"),
+)
+
+
 class OfflineProvider:
+    """Writes the post from the inputs alone. With `pace_seconds` (the dev stack's default),
+    it takes that long and reports progress along the way, so a person trying the API sees a
+    job QUEUED, RUNNING with progress, then DONE; without, it answers as fast as it can."""
+
     name = "offline"
     model: str | None = None
     is_ai = False
 
+    def __init__(self, pace_seconds: float = 0.0) -> None:
+        self.pace_seconds = pace_seconds
+
     async def generate(
         self, context: GenerationContext, progress: ProgressCallback
     ) -> GeneratedPost:
-        await progress(0.5, "Drafting hook")
+        await progress(0.4, "Drafting hook")
         if len(context.source_text) + sum(map(len, context.knowledge)) <= INLINE_MAX_CHARS:
             post = compose(context)
         else:
             post = await asyncio.to_thread(compose, context)
-        await progress(0.7, "Generating post")
+        if self.pace_seconds > 0:
+            for fraction, message in PACED_STEPS:
+                await asyncio.sleep(self.pace_seconds / len(PACED_STEPS))
+                await progress(fraction, message)
+        else:
+            await progress(0.7, "Generating post")
         return post

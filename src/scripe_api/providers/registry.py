@@ -12,7 +12,7 @@ from scripe_api.settings import Settings
 
 class ProviderRegistry:
     def __init__(self, settings: Settings, *, live: Provider | None = None) -> None:
-        self.offline: Provider = OfflineProvider()
+        self.offline: Provider = OfflineProvider(settings.offline_pace_seconds)
         self.live: Provider = live or self._from_settings(settings)
 
     def for_key_mode(self, key_mode: str) -> Provider:
