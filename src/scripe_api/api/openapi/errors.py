@@ -54,7 +54,7 @@ def _example(error: type[AppError]) -> dict[str, Any]:
     return {"$ref": f"#/components/examples/{error.code}"}
 
 
-def _all_errors(root: type[AppError] = AppError) -> dict[str, type[AppError]]:
+def all_errors(root: type[AppError] = AppError) -> dict[str, type[AppError]]:
     """The service's error classes by code; the first defined wins (a subclass defined
     elsewhere, e.g. by a test, never changes the published examples)."""
     found: dict[str, type[AppError]] = {}
@@ -68,7 +68,7 @@ def _all_errors(root: type[AppError] = AppError) -> dict[str, type[AppError]]:
 
 
 def components_examples(codes: Iterable[str]) -> dict[str, Any]:
-    errors = _all_errors()
+    errors = all_errors()
     examples: dict[str, Any] = {}
     for code in sorted(codes):
         error = errors[code]
