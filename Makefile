@@ -20,7 +20,9 @@ $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11+ is required (python3.12, python3.11 or python3)"; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@# -qq: errors only. setuptools explains how editable installs work in a boxed warning on
+	@# every install (our `workers/` sits beside `src/`); a newcomer's first command stays quiet.
+	$(BIN)/python -m pip install -qq -e '.[dev]'
 	@touch $(STAMP)
 
 dev: $(STAMP)  ## run API + worker on embedded Postgres and Redis (data under .scripe/)
