@@ -33,7 +33,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 
 from scripe_api.api import idempotency
-from scripe_api.api.access import Access, Admission, Gatekeeper
+from scripe_api.api.access import Access, Admission
 from scripe_api.api.dependencies import (
     get_idempotency_key,
     get_prefetched,
@@ -41,25 +41,14 @@ from scripe_api.api.dependencies import (
     get_unit_of_work,
 )
 from scripe_api.api.rendering import respond
+from scripe_api.api.state import Collaborators
 from scripe_api.core.errors import InvalidRequest
-from scripe_api.db.pool import Database
 from scripe_api.db.transaction import UnitOfWork
-from scripe_api.idempotency.service import Policy
 
 logger = logging.getLogger(__name__)
 
 JSON = "application/json"
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
-
-
-@dataclass(frozen=True, slots=True)
-class Collaborators:
-    """What the pipeline itself works with, built once per process (`app.state.pipeline`);
-    an operation's own needs come from its signature (see `Plan`)."""
-
-    gatekeeper: Gatekeeper
-    database: Database
-    idempotency: Policy
 
 
 def _find_access(dependant: Dependant) -> Access | None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from scripe_api.api.access import Gatekeeper
-from scripe_api.api.pipeline import Collaborators
 from scripe_api.api.ratelimit import RateLimits
 from scripe_api.auth.service import Authenticator
 from scripe_api.core.pagination import CursorCodec
@@ -16,6 +15,16 @@ from scripe_api.jobs.notifications import CompletionHub
 from scripe_api.ratelimit.limiter import SlidingWindowLimiter
 from scripe_api.resources import Resources, create_redis
 from scripe_api.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class Collaborators:
+    """What the request pipeline itself works with (`api.pipeline`), built once per process
+    and reachable as `app.state.pipeline`; an operation's own needs come from its signature."""
+
+    gatekeeper: Gatekeeper
+    database: Database
+    idempotency: Policy
 
 
 @dataclass
