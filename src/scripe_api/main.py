@@ -21,7 +21,7 @@ from scripe_api.api.middleware.metrics import MetricsMiddleware
 from scripe_api.api.middleware.request_context import RequestContextMiddleware
 from scripe_api.api.openapi import install_openapi
 from scripe_api.api.router import include_routers
-from scripe_api.api.routing import with_route_table
+from scripe_api.api.routing import Dispatch, PipelineShortcut
 from scripe_api.api.state import Services
 from scripe_api.observability.routes import include_metrics
 from scripe_api.resources import Resources
@@ -69,11 +69,13 @@ class ScripeApp(FastAPI):
     `MetricsMiddleware` outside both (so it counts the responses they send)."""
 
     settings: Settings
+    dispatch: Dispatch
 
     def build_middleware_stack(self) -> ASGIApp:
-        return MetricsMiddleware(
-            RequestContextMiddleware(super().build_middleware_stack(), self.settings), self.routes
-        )
+        stack = super().build_middleware_stack()
+        if not self.user_middleware:  # CORS (and any middleware added) must see every request
+            stack = PipelineShortcut(stack, self.dispatch, self, self.exception_handlers)
+        return MetricsMiddleware(RequestContextMiddleware(stack, self.settings), self.routes)
 
 
 def _release() -> str:
@@ -139,7 +141,8 @@ def create_app(settings: Settings) -> ScripeApp:
     install_openapi(app, settings.accepted_versions)
     include_metrics(app, settings.metrics_path)
     install_docs(app)
+    app.dispatch = Dispatch(app.router.routes, app.router.middleware_stack)
     # Starlette types the router's stack as its own bound method; any ASGI app takes its place.
-    dispatch: Any = with_route_table(app.router.routes, app.router.middleware_stack)
-    app.router.middleware_stack = dispatch
+    router_stack: Any = app.dispatch
+    app.router.middleware_stack = router_stack
     return app

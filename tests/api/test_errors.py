@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import re
+from typing import Annotated
 
 import httpx
 import pytest
+from fastapi import APIRouter, Depends
 
+from scripe_api.api.access import Access
+from scripe_api.api.pipeline import GuardedRoute
+from scripe_api.auth.principal import Principal
 from scripe_api.main import create_app
 from scripe_api.settings import Settings
 from tests.apps import serve
@@ -54,6 +59,30 @@ async def test_allow_lists_every_method_of_the_path(settings: Settings) -> None:
     error = assert_error(response, 405, "method_not_allowed")
     assert response.headers["allow"] == "GET, PUT"
     assert "GET, PUT" in error["message"]
+
+
+async def test_an_operation_of_the_pipeline_failing_unexpectedly_is_an_opaque_500(
+    settings: Settings, factory: Factory
+) -> None:
+    """Authenticated operations skip Starlette's own error layers (api.routing's shortcut):
+    their failures still come back in the envelope, with the request's headers."""
+    tenant = await factory.tenant()
+    app = create_app(settings)
+    router = APIRouter(route_class=GuardedRoute)
+
+    @router.get("/v1/test-explode-guarded")
+    async def explode(principal: Annotated[Principal, Depends(Access())]) -> None:
+        raise RuntimeError(SECRET_TEXT)
+
+    app.include_router(router)
+    async with serve(app) as client:
+        response = await client.get("/v1/test-explode-guarded", headers=tenant.headers)
+        missing = await client.get("/v1/jobs/job_missing", headers=tenant.headers)
+    error = assert_error(response, 500, "internal_error")
+    assert set(error) == {"code", "message", "request_id", "docs_url"}
+    assert "hunter2" not in response.text
+    assert response.headers["x-ratelimit-limit"].isdigit()
+    assert_error(missing, 404, "not_found")
 
 
 async def test_unexpected_exception_is_an_opaque_500(settings: Settings) -> None:

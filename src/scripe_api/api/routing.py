@@ -11,8 +11,9 @@ method no route takes, anything not HTTP) goes to FastAPI's router, which answer
 
 from __future__ import annotations
 
+import inspect
 import re
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +21,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 def route_path(scope: Scope) -> str:
@@ -42,6 +43,10 @@ def _direct(handler: Callable[[Request], Awaitable[Response]]) -> ASGIApp:
     return app
 
 
+# An app's exception handler, as Starlette keeps them (sync or async).
+Handler = Callable[[Request, Any], Response | Awaitable[Response]]
+
+
 @dataclass(frozen=True)
 class _Entry:
     route: BaseRoute
@@ -49,6 +54,7 @@ class _Entry:
     endpoint: Callable[..., Any] | None
     regex: re.Pattern[str]
     convertors: dict[str, Any]
+    is_pipeline: bool
 
 
 class RouteTable:
@@ -62,7 +68,12 @@ class RouteTable:
             pipeline = getattr(route, "pipeline", None)
             app = _direct(pipeline) if pipeline is not None else context.app
             entry = _Entry(
-                route, app, context.endpoint, context.path_regex, context.param_convertors
+                route,
+                app,
+                context.endpoint,
+                context.path_regex,
+                context.param_convertors,
+                is_pipeline=pipeline is not None,
             )
             for method in context.methods:
                 if "{" not in path:
@@ -86,26 +97,84 @@ class RouteTable:
         return None
 
 
-def with_route_table(
-    routes: Sequence[BaseRoute], fallback: ASGIApp
-) -> Callable[[Scope, Receive, Send], Coroutine[Any, Any, None]]:
+class Dispatch:
     """An ASGI app dispatching through a `RouteTable` of `routes` (built at the first request,
     once every route exists), and to `fallback` for what the table cannot place."""
-    table: RouteTable | None = None
 
-    async def dispatch(scope: Scope, receive: Receive, send: Send) -> None:
-        nonlocal table
-        if scope["type"] == "http":
-            if table is None:
-                table = RouteTable(routes)
-            found = table.find(scope["method"], route_path(scope))
-            if found is not None:
-                entry, params = found
-                scope["path_params"] = params
-                scope["route"] = entry.route
-                scope["endpoint"] = entry.endpoint
-                await entry.app(scope, receive, send)
-                return
-        await fallback(scope, receive, send)
+    def __init__(self, routes: Sequence[BaseRoute], fallback: ASGIApp) -> None:
+        self._routes = routes
+        self._table: RouteTable | None = None
+        self.fallback = fallback
 
-    return dispatch
+    def find(self, scope: Scope) -> tuple[_Entry, dict[str, Any]] | None:
+        """The operation of an HTTP request, with `scope` set up as routing would."""
+        if self._table is None:
+            self._table = RouteTable(self._routes)
+        found = self._table.find(scope["method"], route_path(scope))
+        if found is not None:
+            entry, params = found
+            scope["path_params"] = params
+            scope["route"] = entry.route
+            scope["endpoint"] = entry.endpoint
+        return found
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and (found := self.find(scope)) is not None:
+            await found[0].app(scope, receive, send)
+            return
+        await self.fallback(scope, receive, send)
+
+
+class PipelineShortcut:
+    """The request pipeline's operations (every authenticated one), straight from the request
+    context middleware: past Starlette's and FastAPI's own layers (server-error, exception and
+    exit-stack middleware, the OpenTelemetry hook), which those operations do not use. Their
+    errors are rendered here by the app's same exception handlers, as those layers would.
+    Everything else goes through the whole stack, `app`."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        dispatch: Dispatch,
+        owner: ASGIApp,
+        handlers: Mapping[Any, Handler],
+    ) -> None:
+        self.app = app
+        self.dispatch = dispatch
+        self.owner = owner
+        self.handlers = handlers
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        found = self.dispatch.find(scope)
+        if found is None or not found[0].is_pipeline:
+            await self.app(scope, receive, send)
+            return
+        scope["app"] = self.owner
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await found[0].app(scope, receive, tracked)
+        except Exception as error:
+            if started:
+                raise  # as Starlette: nothing more can be said on this response
+            handler = self._handler(error)
+            rendered = handler(Request(scope, receive), error)
+            response = await rendered if inspect.isawaitable(rendered) else rendered
+            await response(scope, receive, send)
+            if handler is self.handlers.get(Exception):
+                raise  # as Starlette's server-error layer: the server sees the failure too
+
+    def _handler(self, error: Exception) -> Handler:
+        for kind in type(error).__mro__:
+            handler = self.handlers.get(kind)
+            if handler is not None:
+                return handler
+        raise error
