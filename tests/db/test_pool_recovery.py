@@ -42,3 +42,35 @@ async def test_dropped_connections_are_replaced_without_a_5xx_storm(
                 assert response.headers["retry-after"].isdigit()
     assert statuses.count(503) <= 1, statuses
     assert statuses[1:] == [200, 200, 200], statuses
+
+
+async def _service_backends(sessionmaker: async_sessionmaker[AsyncSession]) -> set[int]:
+    async with sessionmaker() as session:
+        rows = await session.execute(
+            text(
+                "SELECT pid FROM pg_stat_activity "
+                "WHERE application_name = 'scripe-api' AND pid <> pg_backend_pid()"
+            )
+        )
+        return {int(pid) for pid in rows.scalars()}
+
+
+async def test_answers_to_the_client_cost_no_connection(
+    settings: Settings, factory: Factory, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    """A refused key or a foreign id is an answer, not a broken connection: the pool keeps
+    its connection (a flood of bogus keys once made Postgres open one per request)."""
+    tenant = await factory.tenant()
+    other = await factory.tenant()
+    foreign = await factory.project(other.workspace.id)
+    bogus = {"Authorization": "Bearer scripe_sk_live_" + "0" * 40}
+    async with serve(create_app(settings)) as client:
+        assert (await client.get("/v1/projects", headers=tenant.headers)).status_code == 200
+        before = await _service_backends(sessionmaker)
+        for _ in range(20):
+            assert (await client.get("/v1/projects", headers=bogus)).status_code == 401
+            missing = await client.get(f"/v1/projects/{foreign.id}", headers=tenant.headers)
+            assert missing.status_code == 404
+        assert (await client.get("/v1/projects", headers=tenant.headers)).status_code == 200
+        opened = await _service_backends(sessionmaker) - before
+    assert opened == set(), f"{len(opened)} connections opened around 40 refused requests"

@@ -21,6 +21,11 @@ _OUTAGE = (
     | sa_exc.DisconnectionError
     | asyncpg.PostgresConnectionError
     | asyncpg.CannotConnectNowError
+    # The server ended the session (a fast shutdown, a failover, pg_terminate_backend), crashed,
+    # or has no connection slot left: none of it is the request's or the job's doing.
+    | asyncpg.AdminShutdownError
+    | asyncpg.CrashShutdownError
+    | asyncpg.TooManyConnectionsError
     | ConnectionError
     | TimeoutError
     | socket.gaierror

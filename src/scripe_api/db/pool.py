@@ -29,6 +29,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import orjson
 
+from scripe_api.core.errors import AppError
 from scripe_api.db.errors import DatabaseUnreachable
 from scripe_api.settings import Settings
 
@@ -102,8 +103,9 @@ class ConnectionPool:
     asyncpg's own pool spends 40-55 µs of Python per checkout (timers, proxies, a reset query
     per release by default) — a third of a whole read here; this one only does what the service
     needs: a checkout is a list pop. A connection Postgres closed is dropped at checkout; one
-    that comes back inside a transaction, or from a failed use (it may be mid-cancellation),
-    is closed rather than reused. Waiting for a free connection is bounded (`TimeoutError`,
+    that comes back inside a transaction, or from a failed use (it may be mid-cancellation;
+    an `AppError`, the client's answer, is not a failure of the connection), is closed rather
+    than reused. Waiting for a free connection is bounded (`TimeoutError`,
     which the API answers 503).
     """
 
@@ -197,7 +199,11 @@ class _Checkout:
     ) -> None:
         try:
             if self._connection is not None and self._database.pool is not None:
-                self._database.pool.release(self._connection, is_clean=exc_type is None)
+                # An answer to the client (an AppError: not found, a conflict, a bad key) is
+                # raised after its statements finished: the connection is fine to reuse. Any
+                # other failure may have left it mid-query.
+                is_clean = exc_type is None or issubclass(exc_type, AppError)
+                self._database.pool.release(self._connection, is_clean=is_clean)
         finally:
             self._leave()
 
