@@ -103,6 +103,41 @@ async def test_invalid_requests_never_reach_the_record(
     assert valid.headers["idempotent-replayed"] == "false"
 
 
+async def test_a_refusal_under_a_key_says_whether_it_is_replayed(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    """A recorded refusal (unknown project: 404) answers `Idempotent-Replayed: false` the
+    first time and `true` on the retry, like every keyed answer."""
+    tenant = await factory.tenant()
+    body = generation_body("proj_unknown")
+    first = await generate(client, tenant, "refused-1", body)
+    assert_error(first, 404, "not_found")
+    assert first.headers["idempotent-replayed"] == "false"
+    again = await generate(client, tenant, "refused-1", body)
+    # The recorded answer verbatim (its body names the first request's id).
+    assert again.status_code == 404
+    assert again.content == first.content
+    assert again.headers["idempotent-replayed"] == "true"
+
+
+async def test_an_oversized_field_never_reaches_the_key(
+    client: httpx.AsyncClient, factory: Factory, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    """413 is checked before the key (§1.5): even a key already used for another request
+    answers 413 for a text over 100 KB, not 409 conflict, and records nothing."""
+    tenant = await factory.tenant()
+    project = await factory.project(tenant.workspace.id)
+    used = await generate(client, tenant, "used-1", generation_body(project.id))
+    assert used.status_code == 202, used.text
+    oversized = {"projectId": project.id, "source": {"text": "x" * (100 * 1024 + 1)}}
+    refused = await generate(client, tenant, "used-1", oversized)
+    assert_error(refused, 413, "payload_too_large")
+    assert "idempotent-replayed" not in refused.headers
+    fresh = await generate(client, tenant, "fresh-1", oversized)
+    assert_error(fresh, 413, "payload_too_large")
+    assert len(await records(sessionmaker, tenant.workspace.id)) == 1
+
+
 async def test_reads_ignore_the_key(
     client: httpx.AsyncClient, factory: Factory, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:

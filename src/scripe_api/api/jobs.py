@@ -12,7 +12,8 @@ from scripe_api.api.idempotency import mark_first, replay
 from scripe_api.api.rendering import response_of
 from scripe_api.api.schemas import json_response
 from scripe_api.auth.principal import Principal
-from scripe_api.idempotency.service import KeyedRequest, Policy
+from scripe_api.core.errors import AppError
+from scripe_api.idempotency.service import KeyedRequest, ran_under_the_key
 from scripe_api.jobs import service
 from scripe_api.jobs.submission import JobRequest
 
@@ -29,15 +30,20 @@ async def submitted_response(
     *,
     wait_ms: int = 0,
 ) -> Response:
-    submitted = await service.submit_job(
-        services.database,
-        services.resources.redis,
-        Policy.from_settings(services.settings),
-        principal,
-        key,
-        build,
-        request.state.request_id,
-    )
+    try:
+        submitted = await service.submit_job(
+            services.database,
+            services.resources.redis,
+            services.pipeline.idempotency,
+            principal,
+            key,
+            build,
+            request.state.request_id,
+        )
+    except AppError as error:
+        if key is not None and ran_under_the_key(error):
+            mark_first(request)  # this request's own answer, not a replay
+        raise
     if submitted.is_replay:
         # The recorded envelope as of the first commit: the client polls from there.
         return replay(request, submitted.response)

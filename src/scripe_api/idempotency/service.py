@@ -79,6 +79,12 @@ def is_recorded(error: AppError) -> bool:
     return error.status_code in _RECORDED_STATUSES or error.code in _RECORDED_CODES
 
 
+def ran_under_the_key(error: AppError) -> bool:
+    """Whether a keyed request that failed with `error` had claimed its key (its answer then
+    says `Idempotent-Replayed: false`): a recorded refusal, or a spend cap (released)."""
+    return is_recorded(error) or error.status_code == 402
+
+
 async def claim(
     database: Database,
     policy: Policy,

@@ -132,11 +132,13 @@ async def submit_job(
     request_id: str,
 ) -> Submitted:
     """Submit the job `build` describes. What `build` refuses (the request alone shows it
-    wrong) is recorded on the key like any refusal of the operation, after the key's own say."""
+    wrong) is recorded on the key like any refusal of the operation (404, 422), after the
+    key's own say; a malformed or oversized field (400, 413) never reaches the key (API.md
+    §1.5: those checks come before it)."""
     try:
         request = build()
     except AppError as error:
-        if keyed is not None:
+        if keyed is not None and idempotency.is_recorded(error):
             replay = await idempotency.refuse_once(database, policy, keyed, error, request_id)
             if replay is not None:
                 return Submitted(replay, None, is_replay=True)
@@ -175,9 +177,14 @@ async def wait_for_job(
     try:
         return await _wait(database, redis, hub, principal, committed, timeout_ms)
     except Exception as error:
-        if not is_database_unavailable(error):
-            raise
-        logger.warning("sync wait for %s ended early: database unavailable", committed["id"])
+        # The job is committed and its 202 recorded on the key: whatever went wrong while
+        # waiting, the answer is the job as committed, never an error (API.md §3).
+        if is_database_unavailable(error):
+            logger.warning("sync wait for %s ended early: database unavailable", committed["id"])
+        else:
+            logger.exception(
+                "sync wait for %s failed; answering the committed job", committed["id"]
+            )
         return envelope(committed)
 
 
