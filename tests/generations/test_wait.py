@@ -9,8 +9,10 @@ from typing import Any
 
 import httpx
 import pytest
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
+from scripe_api.jobs.notifications import CHANNEL
 from scripe_api.main import create_app
 from scripe_api.settings import Settings
 from tests.apps import serve
@@ -67,6 +69,34 @@ async def test_a_whole_number_written_as_a_float_is_an_integer(
         response = await generate(client, tenant, project.id, 10_000.0)
     assert response.status_code == 202, response.text
     assert response.json()["data"]["status"] == "DONE"
+
+
+async def test_a_heartbeat_racing_the_finish_cancels_no_announcement(
+    client: httpx.AsyncClient, factory: Factory, settings: Settings, redis: Redis
+) -> None:
+    """A lease renewal that lands just after the attempt's DONE commit finds the job no longer
+    held; it must not cancel the attempt's announcement of the end (waiting requests would sit
+    until their deadline). Heartbeats every few milliseconds make the race likely on every
+    job: each finished job is still announced on the completion channel."""
+    tenant = await factory.tenant(plan="ENTERPRISE")
+    project = await factory.project(tenant.workspace.id)
+    racing = settings.model_copy(update={"job_heartbeat_seconds": 0.003})
+    announced: set[str] = set()
+    async with redis.pubsub() as pubsub:
+        await pubsub.subscribe(CHANNEL)
+        async with running_worker(racing):
+            answers = await asyncio.gather(
+                *(generate(client, tenant, project.id, 0) for _ in range(40))
+            )
+            jobs = {answer.json()["data"]["id"] for answer in answers}
+            deadline = time.monotonic() + 30
+            while not jobs <= announced and time.monotonic() < deadline:
+                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.5)
+                if message is not None:
+                    announced.add(message["data"].decode())
+    assert jobs - announced == set()
+    for job_id in jobs:
+        assert (await get_job(client, tenant, job_id))["status"] == "DONE"
 
 
 async def test_deadline_answers_with_the_queued_job(

@@ -152,35 +152,81 @@ async def run_attempt(deps: WorkerDeps, job_id: str, attempt: int) -> str:
     logger.info("job %s: %s attempt %d running", job_id, job.type, attempt)
     progress = ProgressWriter(deps.resources.redis, job_id, settings.progress_ttl_seconds)
     # The lease is renewed for as long as the attempt runs, its finish included.
-    work = asyncio.ensure_future(_attempt(deps, job, attempt, progress))
-    lease_lost = asyncio.Event()
-    heartbeat = asyncio.create_task(_heartbeat(deps, job_id, attempt, work, lease_lost))
+    lease = _Lease(deps, job_id, attempt)
+    work = asyncio.ensure_future(_attempt(deps, job, attempt, progress, lease))
+    lease.start(work)
     try:
         return await work
     except asyncio.CancelledError:
-        if lease_lost.is_set():
+        if lease.lost.is_set():
             logger.warning("job %s attempt %d lost its lease; abandoning", job_id, attempt)
             return "lease_lost"
         raise  # shutdown: the lease expires and the sweep hands the job on
     finally:
-        heartbeat.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await heartbeat
+        await lease.stop()
+
+
+class _Lease:
+    """An attempt's hold on its job, renewed by a heartbeat while the attempt works.
+
+    A renewal that finds the job no longer held means another attempt took over: the work is
+    cancelled. Once the attempt has begun its final write (`ending`), such an answer is that
+    write's own doing (or the write says it was superseded), so it cancels nothing — not the
+    completion's announcement either. Before a retry is deferred the heartbeat stops, so no
+    late renewal pushes the next attempt past its backoff.
+    """
+
+    def __init__(self, deps: WorkerDeps, job_id: str, attempt: int) -> None:
+        self._deps = deps
+        self._job_id = job_id
+        self._attempt = attempt
+        self.ending = False
+        self.lost = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self, work: asyncio.Future[Any]) -> None:
+        self._task = asyncio.create_task(self._beat(work))
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _beat(self, work: asyncio.Future[Any]) -> None:
+        settings = self._deps.resources.settings
+        while True:
+            await asyncio.sleep(settings.job_heartbeat_seconds)
+            try:
+                async with self._deps.resources.database.connection() as connection:
+                    held = await repository.renew_lease(
+                        connection, self._job_id, self._attempt, settings.job_lease_seconds
+                    )
+            except Exception as error:
+                # A database blip: keep working; if it lasts, the lease expires and is lost.
+                logger.warning("heartbeat of %s failed: %s", self._job_id, type(error).__name__)
+                continue
+            if not held:
+                if not self.ending:
+                    self.lost.set()
+                    work.cancel()
+                return
 
 
 async def _attempt(
-    deps: WorkerDeps, job: ClaimedJob, attempt: int, progress: ProgressWriter
+    deps: WorkerDeps, job: ClaimedJob, attempt: int, progress: ProgressWriter, lease: _Lease
 ) -> str:
     handler = deps.handlers.get(job.type)
     if handler is None:
         failure = JobFailure(
             "internal_error", f"No worker handles {job.type} jobs yet.", transient=False
         )
-        return await _fail(deps, job, attempt, failure, progress)
+        return await _fail(deps, job, attempt, failure, progress, lease)
     try:
         outcome = await handler(deps, job, attempt, progress.report)
     except JobFailure as failure:
-        return await _fail(deps, job, attempt, failure, progress)
+        return await _fail(deps, job, attempt, failure, progress, lease)
     except Exception as error:
         if is_database_outage(error):
             # An outage is not the job's fault: retry it like a lost worker. If the database
@@ -191,14 +237,19 @@ async def _attempt(
                 attempt,
                 type(error).__name__,
             )
-            return await _fail(deps, job, attempt, DATABASE_UNAVAILABLE, progress)
+            return await _fail(deps, job, attempt, DATABASE_UNAVAILABLE, progress, lease)
         logger.exception("job %s attempt %d crashed", job.id, attempt)
-        return await _fail(deps, job, attempt, CRASHED, progress)
-    return await _complete_or_retry(deps, job, attempt, outcome, progress)
+        return await _fail(deps, job, attempt, CRASHED, progress, lease)
+    return await _complete_or_retry(deps, job, attempt, outcome, progress, lease)
 
 
 async def _complete_or_retry(
-    deps: WorkerDeps, job: ClaimedJob, attempt: int, outcome: Outcome, progress: ProgressWriter
+    deps: WorkerDeps,
+    job: ClaimedJob,
+    attempt: int,
+    outcome: Outcome,
+    progress: ProgressWriter,
+    lease: _Lease,
 ) -> str:
     """Save the outcome. A transient failure of the saving statement (a lock or statement
     timeout, a serialization failure, an outage) retries the saving, with the work already
@@ -209,6 +260,7 @@ async def _complete_or_retry(
     loop = asyncio.get_running_loop()
     deadline = loop.time() + settings.job_completion_retry_seconds
     delay = settings.job_retry_backoff_seconds
+    lease.ending = True
     while True:
         try:
             return await _finish(deps, job, attempt, progress, "DONE", outcome)
@@ -217,7 +269,7 @@ async def _complete_or_retry(
                 logger.exception(
                     "job %s attempt %d: its outcome could not be saved", job.id, attempt
                 )
-                return await _fail(deps, job, attempt, OUTCOME_NOT_SAVED, progress)
+                return await _fail(deps, job, attempt, OUTCOME_NOT_SAVED, progress, lease)
             COMPLETION_RETRIES.inc()
             if loop.time() + delay > deadline:
                 logger.warning(
@@ -236,27 +288,6 @@ async def _complete_or_retry(
             )
         await asyncio.sleep(delay)
         delay = min(delay * 2, settings.job_retry_backoff_max_seconds)
-
-
-async def _heartbeat(
-    deps: WorkerDeps, job_id: str, attempt: int, work: asyncio.Future[Any], lost: asyncio.Event
-) -> None:
-    settings = deps.resources.settings
-    while True:
-        await asyncio.sleep(settings.job_heartbeat_seconds)
-        try:
-            async with deps.resources.database.connection() as connection:
-                held = await repository.renew_lease(
-                    connection, job_id, attempt, settings.job_lease_seconds
-                )
-        except Exception as error:
-            # A database blip: keep working; if it lasts, the lease expires and we lose it.
-            logger.warning("heartbeat of %s failed: %s", job_id, type(error).__name__)
-            continue
-        if not held:
-            lost.set()
-            work.cancel()
-            return
 
 
 async def _finish(
@@ -301,11 +332,18 @@ async def _finish(
 
 
 async def _fail(
-    deps: WorkerDeps, job: ClaimedJob, attempt: int, failure: JobFailure, progress: ProgressWriter
+    deps: WorkerDeps,
+    job: ClaimedJob,
+    attempt: int,
+    failure: JobFailure,
+    progress: ProgressWriter,
+    lease: _Lease,
 ) -> str:
     settings = deps.resources.settings
+    lease.ending = True
     if failure.transient and attempt < settings.job_max_attempts:
         backoff = retry_backoff_seconds(deps, attempt)
+        await lease.stop()  # a renewal after the deferral would undo its backoff
         async with deps.resources.database.connection() as connection:
             deferred = await repository.defer_next_attempt(connection, job.id, attempt, backoff)
         if not deferred:
