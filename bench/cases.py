@@ -14,6 +14,7 @@ from bench import loads
 from bench.console import say
 from bench.loads import Request
 from bench.options import ROOT
+from bench.processes import machine_cpu_seconds, named_cpu_seconds
 from bench.stage import Stage
 
 _FINAL_STATUSES = ("DONE", "FAILED", "CANCELLED")
@@ -48,19 +49,15 @@ def case_e2e_wrk(bench: Stage) -> None:
         unique_idempotency_key=True,
     )
     since = bench.db.sql("SELECT now() AS now")[0]["now"]
-    api_before, worker_before = bench.api.cpu_times(), bench.worker.cpu_times()
+    before = _cpu_seconds(bench)
     with bench.meter.profiled(bench.worker, "worker_e2e", "Worker during end-to-end generations"):
         load = bench.meter.load(post)
         rows = _wait_until_final_since(bench, since)
-    api_after, worker_after = bench.api.cpu_times(), bench.worker.cpu_times()
+    after = _cpu_seconds(bench)
     done = [row for row in rows if row["status"] == "DONE"]
     timings = _e2e_timings(rows, done, {"ids": [], "statuses": {}, "seconds": None})
     cpu_ms = {
-        name: (sum(after) - sum(before)) * 1000 / len(done) if done else None
-        for name, before, after in (
-            ("api", api_before, api_after),
-            ("worker", worker_before, worker_after),
-        )
+        name: (after[name] - before[name]) * 1000 / len(done) if done else None for name in before
     }
     bench.results.e2e = {
         **timings,
@@ -70,8 +67,23 @@ def case_e2e_wrk(bench: Stage) -> None:
         "statuses": {"non_2xx": load.non_2xx, "errors": load.errors},
         "api_cpu_ms": cpu_ms["api"],
         "worker_cpu_ms": cpu_ms["worker"],
+        "postgres_cpu_ms": cpu_ms["postgres"],
+        "redis_cpu_ms": cpu_ms["redis"],
+        "machine_cpu_ms": cpu_ms["machine"],
     }
     say(f"  {json.dumps({k: v for k, v in bench.results.e2e.items() if k != 'ids'})}")
+
+
+def _cpu_seconds(bench: Stage) -> dict[str, float]:
+    assert bench.api is not None
+    assert bench.worker is not None
+    return {
+        "api": sum(bench.api.cpu_times()),
+        "worker": sum(bench.worker.cpu_times()),
+        "postgres": named_cpu_seconds("postgres"),
+        "redis": named_cpu_seconds("redis-server"),
+        "machine": machine_cpu_seconds(),
+    }
 
 
 def _wait_until_final_since(bench: Stage, since: Any) -> list[Any]:
@@ -188,6 +200,7 @@ def case_arq(bench: Stage) -> None:
 
     settings = Settings(secret_keys={1: "x" * 40})
     say(f"case raw arq: {bench.options.arq_jobs} no-op jobs")
+    machine_before = machine_cpu_seconds()
     done = subprocess.run(  # noqa: S603
         [
             sys.executable,
@@ -210,8 +223,11 @@ def case_arq(bench: Stage) -> None:
     )
     if done.returncode != 0:
         raise RuntimeError(f"arq floor failed: {done.stderr[-2000:]}")
+    # The whole run's CPU, the Python start-up of its process included: an upper bound.
+    machine_ms = (machine_cpu_seconds() - machine_before) * 1000 / bench.options.arq_jobs
     bench.results.arq = {
         **json.loads(done.stdout.strip().splitlines()[-1]),
+        "machine_cpu_ms": machine_ms,
         "max_jobs": settings.worker_max_jobs,
         "poll_delay": settings.worker_poll_delay_seconds,
     }

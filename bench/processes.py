@@ -155,3 +155,31 @@ class Services:
     def stop_all(self) -> None:
         for proc in reversed(self.procs):
             proc.stop()
+
+
+def _tick() -> int:
+    return os.sysconf("SC_CLK_TCK")
+
+
+def machine_cpu_seconds() -> float:
+    """Busy CPU seconds of the whole machine so far, every core (user, nice, system, irq,
+    softirq, steal): what a case costs the machine, load generator and servers included."""
+    fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
+    return (user + nice + system + irq + softirq + steal) / _tick()
+
+
+def named_cpu_seconds(*names: str) -> float:
+    """CPU seconds used so far by the running processes called `names` (`postgres`,
+    `redis-server`), with those of their children they reaped (Postgres backends that ended)."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        if text[text.index("(") + 1 : text.rindex(")")] not in names:
+            continue
+        fields = text.rsplit(")", 1)[1].split()
+        total += sum(int(value) for value in fields[11:15])
+    return total / _tick()

@@ -66,7 +66,9 @@ def _throughput_table(results: Results, options: Options) -> list[str]:
     if arq:
         out.append(
             f"| Raw arq no-op jobs (max_jobs={arq.get('max_jobs')}, poll_delay="
-            f"{arq.get('poll_delay')}, same Redis) | {arq.get('completed')} "
+            f"{arq.get('poll_delay')}, same Redis; the whole machine's CPU per job, its "
+            f"process start included: {fmt(arq.get('machine_cpu_ms'), 2)} ms) "
+            f"| {arq.get('completed')} "
             f"| {fmt(arq.get('drain_seconds'), 2)} | {fmt(arq.get('jobs_per_second'))} | 100% |"
         )
     return out
@@ -82,6 +84,12 @@ def _e2e_rows(
             f"; server CPU per job: API {fmt(e2e.get('api_cpu_ms'), 2)} ms, "
             f"worker {fmt(e2e.get('worker_cpu_ms'), 2)} ms"
         )
+        if e2e.get("machine_cpu_ms") is not None:
+            cpu += (
+                f", Postgres {fmt(e2e.get('postgres_cpu_ms'), 2)} ms, "
+                f"Redis {fmt(e2e.get('redis_cpu_ms'), 2)} ms; the whole machine "
+                f"{fmt(e2e.get('machine_cpu_ms'), 2)} ms"
+            )
     out = [
         f"| End-to-end generations, submit → DONE ({client}, {options.connections} "
         f"connections, offline provider{cpu}) | {e2e.get('done', 0)} / {e2e.get('n', 0)} "

@@ -133,8 +133,13 @@ class Settings(BaseSettings):
     db_max_overflow: int = Field(
         5,
         ge=0,
-        description="Extra connections that pool may open at peak (closed when returned to a pool "
-        "that is no longer full).",
+        description="Extra connections that pool may open at peak (closed once idle for "
+        "db_pool_idle_seconds).",
+    )
+    db_pool_idle_seconds: float = Field(
+        60.0,
+        ge=0,
+        description="A connection past db_pool_size that has been idle this long is closed.",
     )
     db_tenant_share: float = Field(
         0.5,

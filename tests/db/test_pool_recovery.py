@@ -3,9 +3,13 @@ process."""
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from scripe_api.db.pool import Database
 from scripe_api.main import create_app
 from scripe_api.settings import Settings
 from tests.apps import serve
@@ -74,3 +78,49 @@ async def test_answers_to_the_client_cost_no_connection(
         assert (await client.get("/v1/projects", headers=tenant.headers)).status_code == 200
         opened = await _service_backends(sessionmaker) - before
     assert opened == set(), f"{len(opened)} connections opened around 40 refused requests"
+
+
+async def _backends_named(sessionmaker: async_sessionmaker[AsyncSession], name: str) -> set[int]:
+    async with sessionmaker() as session:
+        rows = await session.execute(
+            text("SELECT pid FROM pg_stat_activity WHERE application_name = :name"),
+            {"name": name},
+        )
+        return {int(pid) for pid in rows.scalars()}
+
+
+async def test_connections_past_the_pool_size_are_reused_until_idle(
+    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    """A peak's extra connections serve the next peak (a worker hovering around the pool size
+    opened a backend every few jobs); once idle for db_pool_idle_seconds they close."""
+    name = "scripe-api-pool-idle"
+    database = Database(
+        settings.model_copy(
+            update={"db_pool_size": 1, "db_max_overflow": 2, "db_pool_idle_seconds": 0.3}
+        ),
+        application_name=name,
+    )
+
+    async def peak() -> None:
+        async def hold() -> None:
+            async with database.connection() as connection:
+                await connection.fetchval("SELECT pg_sleep(0.05)")
+
+        await asyncio.gather(hold(), hold(), hold())
+
+    try:
+        await peak()
+        first = await _backends_named(sessionmaker, name)
+        assert len(first) == 3
+        for _ in range(3):
+            await peak()
+        assert await _backends_named(sessionmaker, name) == first
+        deadline = time.monotonic() + 10
+        while len(await _backends_named(sessionmaker, name)) > 1:
+            assert time.monotonic() < deadline, "idle connections past the pool size stayed open"
+            await asyncio.sleep(0.1)
+            async with database.connection() as connection:  # a release trims the idle ones
+                await connection.fetchval("SELECT 1")
+    finally:
+        await database.close()

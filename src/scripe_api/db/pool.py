@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import time
 from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Any, TypeAlias
@@ -97,8 +98,10 @@ class TenantShares:
 
 
 class ConnectionPool:
-    """Connections to reuse: at most `max_size` open, `keep` of them kept when idle (more only
-    while every slot is taken, so a sustained peak does not reconnect per checkout).
+    """Connections to reuse: at most `max_size` open. Past `keep`, a connection idle for
+    `idle_seconds` is closed (at the next release); before that it is reused. Closing every
+    connection past `keep` at once made a worker whose concurrency hovers around `keep` open
+    a Postgres backend every few jobs (a fork, catalog loads and re-prepared statements each).
 
     asyncpg's own pool spends 40-55 µs of Python per checkout (timers, proxies, a reset query
     per release by default) — a third of a whole read here; this one only does what the service
@@ -110,12 +113,19 @@ class ConnectionPool:
     """
 
     def __init__(
-        self, connect: Callable[[], Awaitable[Connection]], *, max_size: int, keep: int
+        self,
+        connect: Callable[[], Awaitable[Connection]],
+        *,
+        max_size: int,
+        keep: int,
+        idle_seconds: float,
     ) -> None:
         self._connect = connect
         self._slots = asyncio.Semaphore(max_size)
         self._keep = keep
-        self._idle: list[Connection] = []
+        self._idle_seconds = idle_seconds
+        # Idle connections with when each came back, oldest first; reuse takes the newest.
+        self._idle: list[tuple[Connection, float]] = []
         self._open = 0
         self._closed = False
 
@@ -126,7 +136,7 @@ class ConnectionPool:
             await self._slots.acquire()
         try:
             while self._idle:
-                connection = self._idle.pop()
+                connection, _ = self._idle.pop()
                 if not connection.is_closed():
                     return connection
                 self._open -= 1
@@ -146,23 +156,31 @@ class ConnectionPool:
                 and not self._closed
                 and not connection.is_closed()
                 and not connection.is_in_transaction()
-                # Past `keep`, a connection is kept only while every slot is taken: someone
-                # is (or is about to be) waiting, and closing it would make them open one.
-                and (len(self._idle) < self._keep or self._slots.locked())
             )
             if reusable:
-                self._idle.append(connection)
+                now = time.monotonic()
+                self._idle.append((connection, now))
+                self._trim(now)
                 return
-            self._open -= 1
-            if not connection.is_closed():
-                connection.terminate()
+            self._discard(connection)
         finally:
             self._slots.release()
+
+    def _trim(self, now: float) -> None:
+        """Close the connections past `keep` that nobody has needed for `idle_seconds`."""
+        while len(self._idle) > self._keep and now - self._idle[0][1] > self._idle_seconds:
+            connection, _ = self._idle.pop(0)
+            self._discard(connection)
+
+    def _discard(self, connection: Connection) -> None:
+        self._open -= 1
+        if not connection.is_closed():
+            connection.terminate()
 
     async def close(self) -> None:
         self._closed = True
         idle, self._idle = self._idle, []
-        for connection in idle:
+        for connection, _ in idle:
             self._open -= 1
             with contextlib.suppress(Exception):
                 await connection.close(timeout=2)
@@ -227,7 +245,10 @@ class Database:
     async def open(self) -> ConnectionPool:
         if self.pool is None:
             self.pool = ConnectionPool(
-                self._new_connection, max_size=self.max_size, keep=self.settings.db_pool_size
+                self._new_connection,
+                max_size=self.max_size,
+                keep=self.settings.db_pool_size,
+                idle_seconds=self.settings.db_pool_idle_seconds,
             )
         return self.pool
 
