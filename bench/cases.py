@@ -194,12 +194,29 @@ def case_wake(bench: Stage) -> None:
     say(f"  {json.dumps(bench.results.wake)}")
 
 
+# The raw arq floor is a baseline: its best run of a few counts (a single run swung between
+# 550 and 1,800 jobs/s with whatever else the machine was doing).
+ARQ_RUNS = 3
+
+
 def case_arq(bench: Stage) -> None:
     # The same values the worker runs with (Settings defaults unless the environment says).
     from scripe_api.settings import Settings
 
     settings = Settings(secret_keys={1: "x" * 40})
-    say(f"case raw arq: {bench.options.arq_jobs} no-op jobs")
+    say(f"case raw arq: {bench.options.arq_jobs} no-op jobs, best of {ARQ_RUNS} runs")
+    runs = [_arq_run(bench, settings) for _ in range(ARQ_RUNS)]
+    best = max(runs, key=lambda run: float(run.get("jobs_per_second") or 0))
+    bench.results.arq = {
+        **best,
+        "runs_jobs_per_second": [run.get("jobs_per_second") for run in runs],
+        "max_jobs": settings.worker_max_jobs,
+        "poll_delay": settings.worker_poll_delay_seconds,
+    }
+    say(f"  {json.dumps(bench.results.arq)}")
+
+
+def _arq_run(bench: Stage, settings: Any) -> dict[str, Any]:
     machine_before = machine_cpu_seconds()
     done = subprocess.run(  # noqa: S603
         [
@@ -225,10 +242,5 @@ def case_arq(bench: Stage) -> None:
         raise RuntimeError(f"arq floor failed: {done.stderr[-2000:]}")
     # The whole run's CPU, the Python start-up of its process included: an upper bound.
     machine_ms = (machine_cpu_seconds() - machine_before) * 1000 / bench.options.arq_jobs
-    bench.results.arq = {
-        **json.loads(done.stdout.strip().splitlines()[-1]),
-        "machine_cpu_ms": machine_ms,
-        "max_jobs": settings.worker_max_jobs,
-        "poll_delay": settings.worker_poll_delay_seconds,
-    }
-    say(f"  {json.dumps(bench.results.arq)}")
+    run: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return {**run, "machine_cpu_ms": machine_ms}
