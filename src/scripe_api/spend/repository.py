@@ -35,10 +35,7 @@ SETTLE_FINISHED = """settled AS (
                SELECT coalesce(sum(CASE WHEN c.state = 'started' THEN r.estimate_cents
                                         ELSE coalesce(c.cost_cents, 0) END), 0)
                  FROM provider_calls c WHERE c.job_id = r.job_id)
-     -- = ANY(ARRAY(...)), not IN (SELECT ...): a lookup by primary key whatever the table's
-     -- size when the statement was planned (a generic plan made while the table was small
-     -- semi-joined it by sequential scan, once per finished job, for the connection's life).
-     WHERE r.job_id = ANY (ARRAY(SELECT id FROM finished)) AND r.reconciled_at IS NULL
+     WHERE r.job_id IN (SELECT id FROM finished) AND r.reconciled_at IS NULL
     RETURNING r.workspace_id, r.bucket_date, r.estimate_cents, r.actual_cents
 ), moved AS (
     UPDATE spend_buckets b
