@@ -173,3 +173,33 @@ async def test_a_database_outage_during_the_wait_answers_the_committed_job(
     job = response.json()["data"]
     assert job["status"] == "QUEUED"
     assert job["completedAt"] is None
+
+
+async def test_prefer_wait_is_the_standard_spelling_of_the_wait(
+    client: httpx.AsyncClient, factory: Factory, settings: Settings
+) -> None:
+    """RFC 7240 `Prefer: wait=N`: waits like wait_for_completion_ms = N s (clamped to 25) and
+    says so in `Preference-Applied`; the body field wins when both are sent; a preference the
+    server cannot read is ignored."""
+    tenant = await factory.tenant()
+    project = await factory.project(tenant.workspace.id)
+    body = {"projectId": project.id, "source": {"text": "Small teams ship faster."}}
+
+    async def submit(prefer: str, **extra: object) -> httpx.Response:
+        headers = {**tenant.headers, "Prefer": prefer}
+        response = await client.post(PATH, headers=headers, json={**body, **extra})
+        assert response.status_code == 202, response.text
+        return response
+
+    async with running_worker(settings):
+        waited = await submit("respond-async, wait=10")
+        clamped = await submit('wait="600"; foo=bar')
+        body_wins = await submit("wait=10", wait_for_completion_ms=0)
+        unreadable = await submit("wait=soon, handling=lenient")
+    assert waited.json()["data"]["status"] == "DONE"
+    assert waited.headers["preference-applied"] == "wait=10"
+    assert clamped.json()["data"]["status"] == "DONE"
+    assert clamped.headers["preference-applied"] == "wait=25"
+    for answer in (body_wins, unreadable):
+        assert "preference-applied" not in answer.headers
+        assert answer.json()["data"]["status"] == "QUEUED"

@@ -1,10 +1,11 @@
 """The HTTP side of every job-submitting operation: the 202 as of the commit, the replay of a
-keyed retry, and the optional sync wait (`wait_for_completion_ms`)."""
+keyed retry, and the optional sync wait (`wait_for_completion_ms`, or `Prefer: wait=N`)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Request, Response
 
@@ -28,8 +29,11 @@ async def submitted_response(
     key: KeyedRequest | None,
     build: Callable[[], JobRequest],
     *,
-    wait_ms: int = 0,
+    wait_ms: int | None = None,
 ) -> Response:
+    """`wait_ms` is the body's `wait_for_completion_ms` (None: not sent); without it, a
+    `Prefer: wait=N` header asks for the same wait (RFC 7240), and the answer then says
+    `Preference-Applied: wait=N`."""
     try:
         submitted = await service.submit_job(
             services.database,
@@ -49,7 +53,13 @@ async def submitted_response(
         return replay(request, submitted.response)
     if key is not None:
         mark_first(request)
-    wait_ms = min(wait_ms, services.settings.wait_max_ms)
+    max_ms = services.settings.wait_max_ms
+    preferred = None if wait_ms is not None else preferred_wait_seconds(request, max_ms // 1000)
+    if preferred is not None:
+        wait_ms = preferred * 1000
+        if preferred > 0 and submitted.job is not None:
+            request.state.response_headers[APPLIED_HEADER] = f"wait={preferred}"
+    wait_ms = min(wait_ms or 0, max_ms)
     if wait_ms <= 0 or submitted.job is None:
         return response_of(submitted.response)
     body = await service.wait_for_job(
@@ -61,3 +71,46 @@ async def submitted_response(
         wait_ms,
     )
     return json_response(body, status_code=202)
+
+
+APPLIED_HEADER = "Preference-Applied"
+# `wait=N` among a Prefer header's comma-separated preferences (a quoted value too; a
+# preference's own `;` parameters are ignored).
+_WAIT = re.compile(r'^\s*wait\s*=\s*"?(\d{1,9})"?\s*(?:;.*)?$', re.IGNORECASE)
+
+
+def preferred_wait_seconds(request: Request, max_seconds: int) -> int | None:
+    """The wait a `Prefer` header asks for, clamped to `max_seconds`; None when it asks for
+    none. A preference that cannot be read is ignored, as RFC 7240 says."""
+    for header in request.headers.getlist("prefer"):
+        for preference in header.split(","):
+            if match := _WAIT.match(preference):
+                return min(int(match.group(1)), max_seconds)
+    return None
+
+
+def prefer_wait_openapi() -> dict[str, Any]:
+    """The `Prefer` request header and `Preference-Applied` response header, for OpenAPI."""
+    return {
+        "parameters": [
+            {
+                "name": "Prefer",
+                "in": "header",
+                "required": False,
+                "description": "`wait=N` (seconds, at most 25): the standard spelling of "
+                "`wait_for_completion_ms = N × 1000` (RFC 7240); the body field wins when both "
+                "are sent. Other preferences are ignored.",
+                "schema": {"type": "string"},
+            }
+        ],
+        "responses": {
+            "202": {
+                "headers": {
+                    APPLIED_HEADER: {
+                        "description": "`wait=N` when the server waited as `Prefer` asked.",
+                        "schema": {"type": "string"},
+                    }
+                }
+            }
+        },
+    }

@@ -219,6 +219,20 @@ def guarded_handler(plan: Plan) -> Handler:
     return handle
 
 
+def _merged(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """`extra` over `base`: mappings merged key by key, lists joined (parameters)."""
+    merged = dict(base)
+    for key, value in extra.items():
+        current = merged.get(key)
+        if isinstance(current, dict) and isinstance(value, dict):
+            merged[key] = _merged(current, value)
+        elif isinstance(current, list) and isinstance(value, list):
+            merged[key] = [*current, *value]
+        else:
+            merged[key] = value
+    return merged
+
+
 class GuardedRoute(APIRoute):
     """An APIRoute whose operation runs through the pipeline when it requires `Access`."""
 
@@ -226,7 +240,7 @@ class GuardedRoute(APIRoute):
         methods = {method.upper() for method in kwargs.get("methods") or ()}
         if methods & idempotency.IDEMPOTENT_METHODS:
             documented = idempotency.openapi_extra(kwargs.get("status_code") or 200)
-            kwargs["openapi_extra"] = {**documented, **(kwargs.get("openapi_extra") or {})}
+            kwargs["openapi_extra"] = _merged(documented, kwargs.get("openapi_extra") or {})
         super().__init__(path, endpoint, **kwargs)
         access = _find_access(self.dependant)
         if access is not None:

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from scripe_api.api.access import Access
 from scripe_api.api.dependencies import IdempotencyKeyDep, ServicesDep
-from scripe_api.api.jobs import submitted_response
+from scripe_api.api.jobs import prefer_wait_openapi, submitted_response
 from scripe_api.api.openapi import JOB_LINKS, error_responses
 from scripe_api.api.pipeline import GuardedRoute
 from scripe_api.api.schemas import Envelope
@@ -32,6 +32,7 @@ Generator = Annotated[Principal, Depends(Access(("posts:write",), "ai"))]
         202: {"links": JOB_LINKS},
         **error_responses(SpendCapExceeded, NotFound, Unprocessable),
     },
+    openapi_extra=prefer_wait_openapi(),
 )
 async def create_post_generation(
     request: Request,
@@ -51,5 +52,5 @@ async def create_post_generation(
         principal,
         key,
         lambda: generation_request(services.settings, principal, body, estimate_ms),
-        wait_ms=body.wait_for_completion_ms or 0,
+        wait_ms=body.wait_for_completion_ms,
     )
