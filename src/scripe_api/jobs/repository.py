@@ -255,6 +255,37 @@ def list_statement(*, types: bool, statuses: bool, start: bool, end: bool, after
     )
 
 
+# The operations whose Idempotency-Key creates a job (records are scoped by method + template).
+SUBMITTING_SCOPES = ("POST /v1/posts/generations", "POST /v1/knowledge")
+
+# The job an Idempotency-Key created (its recorded 202 names it), while the key is replayed:
+# a client that lost a submit's response finds the job without submitting again.
+JOB_BY_IDEMPOTENCY_KEY = f"""
+SELECT {JOB_DOCUMENT}, j.created_at, j.id, j.type, j.status
+  FROM idempotency_records r
+  -- The recorded body is kept verbatim, as a JSON string: its text parsed names the job.
+  JOIN jobs j ON j.workspace_id = r.workspace_id
+             AND j.id = (r.response_body #>> '{{}}')::jsonb -> 'data' ->> 'id'
+ WHERE r.workspace_id = $1 AND r.key = $2 AND r.scope = ANY($3::text[])
+   AND r.state = 'completed' AND r.response_status = 202
+   AND r.created_at > now() - make_interval(secs => $4)
+ ORDER BY r.created_at DESC
+ LIMIT 1
+"""
+
+
+async def job_by_idempotency_key(
+    connection: Connection, workspace_id: str, key: str, window_seconds: float
+) -> Record | None:
+    """(document, created_at, id, type, status) of the job `key` created, if still replayed."""
+    if not can_exist(key):
+        return None
+    row: Record | None = await connection.fetchrow(
+        JOB_BY_IDEMPOTENCY_KEY, workspace_id, key, list(SUBMITTING_SCOPES), window_seconds
+    )
+    return row
+
+
 async def list_page(
     connection: Connection,
     workspace_id: str,

@@ -62,6 +62,15 @@ async def list_jobs(
     ] = None,
     limit: LimitQuery = None,
     cursor: CursorQuery = None,
+    idempotency_key: Annotated[
+        str | None,
+        Query(
+            alias="idempotencyKey",
+            description="The Idempotency-Key of a job-submitting request: the page holds the "
+            "job it created (empty when none, or once the key expired after 24 h), so a client "
+            "that lost a submit's response finds its job without submitting again.",
+        ),
+    ] = None,
 ) -> Response:
     """The workspace's jobs, newest first. `progress` is always null here (cheap); fetch
     `GET /v1/jobs/{jobId}` for the live snapshot."""
@@ -75,6 +84,8 @@ async def list_jobs(
         date_to=date_to,
         limit=limit,
         cursor=cursor,
+        idempotency_key=idempotency_key,
+        key_window_seconds=services.pipeline.idempotency.window_seconds,
     )
     return json_response(body)
 

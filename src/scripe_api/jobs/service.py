@@ -64,18 +64,33 @@ async def list_jobs(
     date_to: str | None,
     limit: int | None,
     cursor: str | None,
+    idempotency_key: str | None = None,
+    key_window_seconds: float = 0.0,
 ) -> bytes:
-    """A page of the workspace's jobs, newest first, as the response body."""
+    """A page of the workspace's jobs, newest first, as the response body. With
+    `idempotency_key`, the page holds the job that key created (if the other filters keep it),
+    or nothing once the key has expired."""
     types = parse_csv(type_filter, JOB_TYPES, "type")
     statuses = parse_csv(status_filter, JOB_STATUSES, "status")
     dates = parse_date_range(date_from, date_to)
-    request = codec.page_request(
-        limit,
-        cursor,
-        "jobs",
-        principal.workspace_id,
-        {"type": types, "status": statuses, **dates.as_filter()},
-    )
+    filters: dict[str, Any] = {"type": types, "status": statuses, **dates.as_filter()}
+    if idempotency_key:
+        filters["idempotencyKey"] = idempotency_key
+    request = codec.page_request(limit, cursor, "jobs", principal.workspace_id, filters)
+    if idempotency_key:
+        if request.after is not None:  # the key's job is the whole first page
+            return _page([], None)
+        async with database.connection(principal.workspace_id) as connection:
+            row = await repository.job_by_idempotency_key(
+                connection, principal.workspace_id, idempotency_key, key_window_seconds
+            )
+        kept = row is not None and (
+            (not types or row["type"] in types)
+            and (not statuses or row["status"] in statuses)
+            and (dates.start is None or row["created_at"] >= dates.start)
+            and (dates.end is None or row["created_at"] < dates.end)
+        )
+        return _page([row[0]] if kept and row is not None else [], None)
     after = (request.after.created_at, request.after.id) if request.after else None
     async with database.connection(principal.workspace_id) as connection:
         rows = await repository.list_page(
@@ -93,10 +108,15 @@ async def list_jobs(
     if more:
         _, created_at, last_id = rows[-1]
         next_cursor = codec.encode(Position(created_at, last_id), request.filter_hash)
+    return _page([row[0] for row in rows], next_cursor)
+
+
+def _page(documents: list[str], next_cursor: str | None) -> bytes:
     # The documents are JSON already (rendered by Postgres): the page is spliced around them.
-    data = ",".join([row[0] for row in rows])
-    pagination = orjson.dumps({"next_cursor": next_cursor, "has_more": more}).decode()
-    return f'{{"data":[{data}],"pagination":{pagination}}}'.encode()
+    pagination = orjson.dumps(
+        {"next_cursor": next_cursor, "has_more": next_cursor is not None}
+    ).decode()
+    return f'{{"data":[{",".join(documents)}],"pagination":{pagination}}}'.encode()
 
 
 async def cancel_job(uow: UnitOfWork, redis: Redis, principal: Principal, job_id: str) -> bytes:
