@@ -64,18 +64,40 @@ def _timestamp(column: str) -> str:
     return f"""to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')"""
 
 
-# A job (alias `j`) as the API's Job object, rendered to JSON text by Postgres: reads send it
-# as is (progress, null here, is merged only while RUNNING). Same shape as
-# `views.queued_document`.
-JOB_DOCUMENT = f"""(SELECT row_to_json(d)::text FROM (SELECT
+# What a job costs (EVENTS.md §2), from its spend reservation: `reserved` while it holds one,
+# `final` once settled (actualCents from the ledger), `none` when nothing was reserved (test
+# keys, jobs that call no paid provider).
+NO_COST = """json_build_object('estimatedCents', 0, 'reservedCents', 0, 'actualCents', NULL,
+                          'state', 'none')"""
+JOB_COST = f"""coalesce((SELECT json_build_object(
+        'estimatedCents', r.estimate_cents,
+        'reservedCents', CASE WHEN r.reconciled_at IS NULL THEN r.estimate_cents ELSE 0 END,
+        'actualCents', CASE WHEN r.reconciled_at IS NULL THEN NULL ELSE r.actual_cents END,
+        'state', CASE WHEN r.reconciled_at IS NULL THEN 'reserved' ELSE 'final' END)
+      FROM spend_reservations r WHERE r.job_id = j.id), {NO_COST})"""
+# The cost of a job its own statement settles (CTE `settled`): that statement cannot see its
+# own update of the reservation.
+SETTLED_COST = f"""coalesce((SELECT json_build_object(
+        'estimatedCents', s.estimate_cents, 'reservedCents', 0,
+        'actualCents', s.actual_cents, 'state', 'final') FROM settled s), {NO_COST})"""
+
+
+def job_document(cost: str = JOB_COST) -> str:
+    """A job (alias `j`) as the API's Job object, rendered to JSON text by Postgres: reads send
+    it as is (progress, null here, is merged only while RUNNING). Same shape as
+    `views.queued_document`."""
+    return f"""(SELECT row_to_json(d)::text FROM (SELECT
     j.id, j.type, j.status, j.project_id AS "projectId",
     {_timestamp("j.started_at")} AS "startedAt",
     {_timestamp("j.completed_at")} AS "completedAt",
     NULL::json AS progress, j.result, j.error_code AS "errorCode",
     j.error_message AS "errorMessage", j.attempt_count AS "attemptCount",
-    j.estimated_completion_ms AS "estimatedCompletionMs",
+    j.estimated_completion_ms AS "estimatedCompletionMs", {cost} AS cost,
     {_timestamp("j.created_at")} AS "createdAt",
     {_timestamp("j.updated_at")} AS "updatedAt") d)"""
+
+
+JOB_DOCUMENT = job_document()
 
 # The columns a finished job reports back (metrics, notifications).
 FINISHED_COLUMNS = "id, workspace_id, type, status, created_at, completed_at"
@@ -99,7 +121,7 @@ WITH finished AS (
      WHERE workspace_id = $1 AND id = $2 AND status = 'QUEUED'
     RETURNING *
 ), {SETTLE_FINISHED}
-SELECT {FINISHED_COLUMNS_OF_J}, {JOB_DOCUMENT} AS document,
+SELECT {FINISHED_COLUMNS_OF_J}, {job_document(SETTLED_COST)} AS document,
        (SELECT actual_cents FROM settled) AS charged
   FROM finished j
 """

@@ -47,6 +47,21 @@ class SourceIngestResult(ApiModel):
     )
 
 
+class JobCost(ApiModel):
+    """What the job costs against the daily AI spend cap, in cents."""
+
+    estimated_cents: int = Field(description="The estimate reserved at submit.")
+    reserved_cents: int = Field(description="What the job holds against the cap right now.")
+    actual_cents: int | None = Field(
+        description="What the provider billed, once `state` is final (0 when cancelled or "
+        "refunded); null before."
+    )
+    state: Literal["none", "reserved", "final"] = Field(
+        description="`none`: nothing is charged (test keys, jobs that call no AI provider); "
+        "`reserved` until the job ends; `final` once settled from the ledger."
+    )
+
+
 class _JobFields(ApiModel):
     """What every job has; `type` and `result` are its variant's."""
 
@@ -67,6 +82,7 @@ class _JobFields(ApiModel):
     estimated_completion_ms: int | None = Field(
         description="Expected duration from submission to completion, fixed at submit."
     )
+    cost: JobCost
     created_at: Timestamp
     updated_at: Timestamp
 
@@ -88,6 +104,7 @@ _RUNNING_EXAMPLE: JsonDict = {
     "errorMessage": None,
     "attemptCount": 1,
     "estimatedCompletionMs": 25000,
+    "cost": {"estimatedCents": 5, "reservedCents": 5, "actualCents": None, "state": "reserved"},
     "createdAt": "2026-05-15T08:21:00.000Z",
     "updatedAt": "2026-05-15T08:21:03.500Z",
 }

@@ -83,6 +83,7 @@ async def submit(
         project_id=project_id,
         estimated_completion_ms=request.estimated_completion_ms,
         created_at=created_at,
+        reserved_cents=0 if principal.is_test else request.reserve_cents,
     )
     body = envelope(document)
     loop = asyncio.get_running_loop()

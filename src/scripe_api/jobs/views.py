@@ -47,8 +47,10 @@ def queued_document(
     project_id: str | None,
     estimated_completion_ms: int | None,
     created_at: datetime,
+    reserved_cents: int = 0,
 ) -> dict[str, Any]:
-    """A job as it is when its submit commits."""
+    """A job as it is when its submit commits (`reserved_cents`: what it reserved against the
+    spend cap; 0 for test keys and jobs that call no paid provider)."""
     created = format_timestamp(created_at)
     return {
         "id": job_id,
@@ -63,6 +65,12 @@ def queued_document(
         "errorMessage": None,
         "attemptCount": 0,
         "estimatedCompletionMs": estimated_completion_ms,
+        "cost": {
+            "estimatedCents": reserved_cents,
+            "reservedCents": reserved_cents,
+            "actualCents": None,
+            "state": "reserved" if reserved_cents else "none",
+        },
         "createdAt": created,
         "updatedAt": created,
     }
