@@ -203,3 +203,19 @@ async def test_prefer_wait_is_the_standard_spelling_of_the_wait(
     for answer in (body_wins, unreadable):
         assert "preference-applied" not in answer.headers
         assert answer.json()["data"]["status"] == "QUEUED"
+
+
+async def test_prefer_wait_applies_to_knowledge_ingest_too(
+    client: httpx.AsyncClient, factory: Factory, settings: Settings
+) -> None:
+    """Every job-submitting POST takes `Prefer: wait=N`; knowledge has no body field for it."""
+    tenant = await factory.tenant()
+    async with running_worker(settings):
+        response = await client.post(
+            "/v1/knowledge",
+            headers={**tenant.headers, "Prefer": "wait=10"},
+            json={"type": "text", "name": "Handbook", "text": "Deploy on Tuesdays."},
+        )
+    assert response.status_code == 202, response.text
+    assert response.json()["data"]["status"] == "DONE"
+    assert response.headers["preference-applied"] == "wait=10"

@@ -60,6 +60,15 @@ async def test_a_keyed_submit_is_found_by_its_key(
     assert (await _by_key(client, tenant, "never-used"))["data"] == []
     assert (await _by_key(client, tenant, "refused-1"))["data"] == []
     assert (await _by_key(client, other, "lost-response-1"))["data"] == []
+    # Its page is the only one: a cursor from another listing does not page through it.
+    first = (await client.get("/v1/jobs?limit=1", headers=tenant.headers)).json()
+    cursor = first["pagination"]["next_cursor"]
+    paged = await client.get(
+        "/v1/jobs",
+        headers=tenant.headers,
+        params={"idempotencyKey": "lost-response-1", "cursor": cursor},
+    )
+    assert_error(paged, 400, "bad_cursor")
     # An empty value is no filter, like every other empty parameter.
     listed = await client.get("/v1/jobs?idempotencyKey=", headers=tenant.headers)
     assert {job["id"] for job in listed.json()["data"]} == {submitted["id"], knowledge["id"]}

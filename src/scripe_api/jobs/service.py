@@ -76,10 +76,10 @@ async def list_jobs(
     filters: dict[str, Any] = {"type": types, "status": statuses, **dates.as_filter()}
     if idempotency_key:
         filters["idempotencyKey"] = idempotency_key
+    # Validates limit and cursor (a cursor is never minted for a key's one-job page, so any
+    # cursor sent with idempotencyKey is a bad_cursor).
     request = codec.page_request(limit, cursor, "jobs", principal.workspace_id, filters)
     if idempotency_key:
-        if request.after is not None:  # the key's job is the whole first page
-            return _page([], None)
         async with database.connection(principal.workspace_id) as connection:
             row = await repository.job_by_idempotency_key(
                 connection, principal.workspace_id, idempotency_key, key_window_seconds
