@@ -15,6 +15,7 @@ import redis
 from sqlalchemy.engine import make_url
 
 from bench.console import say
+from bench.loads import generation_body
 from bench.options import DATABASE, Options
 from bench.processes import Services
 
@@ -123,14 +124,24 @@ class Database:
         return int(self.sql("SELECT count(*) AS n FROM jobs")[0]["n"])
 
     def add_rows(self, total: int, tenant: Tenant) -> int:
-        """Add synthetic DONE jobs older than every real one until the table holds `total`."""
+        """Add synthetic history older than every real job until `jobs` holds `total` rows:
+        DONE live-key generations, each with the ledger rows a real one leaves (its reconciled
+        reservation and its completed provider call), then VACUUM ANALYZE, as a production
+        database has history and statistics (this machine's PostgreSQL runs with autovacuum
+        off: without the analyze, statements planned on near-empty tables keep sequential
+        scans as the tables grow)."""
         missing = total - self.job_count()
         if missing <= 0:
             return self.job_count()
-        say(f"inserting {missing:,} job rows")
+        say(f"inserting {missing:,} job rows with their ledger rows")
         started = time.monotonic()
-        self.sql(_insert_jobs_sql(missing), tenant.workspace_id, tenant.project_id)
-        self.sql_script("VACUUM ANALYZE jobs")
+        self.sql(
+            _insert_jobs_sql(missing),
+            tenant.workspace_id,
+            tenant.project_id,
+            generation_body(tenant.project_id),
+        )
+        self.sql_script("VACUUM ANALYZE")
         # Write the bulk insert's dirty buffers now, not while the next case is measured.
         self.sql_script("CHECKPOINT")
         count = self.job_count()
@@ -178,19 +189,32 @@ def _insert_jobs_sql(missing: int) -> str:
     seq_part = _ulid_part("g.n")
     # Only constants and integers are formatted into the statement; ids are parameters.
     return f"""
-            INSERT INTO jobs (id, workspace_id, project_id, type, status, key_mode, input, result,
-                              attempt_count, estimated_completion_ms, started_at, completed_at,
-                              created_at, updated_at)
-            SELECT 'job_' || {time_part} || 'BENCH0' || {seq_part},
-                   $1, $2, 'POST_GENERATION', 'DONE', 'live',
-                   t.input, jsonb_build_object('postId', 'post_BENCH' || g.n), 1, 25000,
-                   g.created_at + interval '20 ms', g.created_at + interval '120 ms',
-                   g.created_at, g.created_at + interval '120 ms'
-            FROM (SELECT n, date_trunc('milliseconds',
-                            (SELECT min(created_at) FROM jobs) - n * interval '1 second')
-                         AS created_at
-                  FROM generate_series(1, {missing}) AS n) AS g,
-                 (SELECT input FROM jobs ORDER BY created_at LIMIT 1) AS t
+            WITH added AS (
+                INSERT INTO jobs (id, workspace_id, project_id, type, status, key_mode, input,
+                                  result, attempt_count, estimated_completion_ms, started_at,
+                                  completed_at, created_at, updated_at)
+                SELECT 'job_' || {time_part} || 'BENCH0' || {seq_part},
+                       $1, $2, 'POST_GENERATION', 'DONE', 'live',
+                       $3::jsonb, jsonb_build_object('postId', 'post_BENCH' || g.n), 1, 25000,
+                       g.created_at + interval '20 ms', g.created_at + interval '120 ms',
+                       g.created_at, g.created_at + interval '120 ms'
+                FROM (SELECT n, date_trunc('milliseconds',
+                                (SELECT coalesce(min(created_at), now()) FROM jobs)
+                                - n * interval '1 second') AS created_at
+                      FROM generate_series(1, {missing}) AS n) AS g
+                RETURNING id, workspace_id, created_at, completed_at
+            ), reserved AS (
+                INSERT INTO spend_reservations (job_id, workspace_id, bucket_date,
+                                                estimate_cents, actual_cents, reconciled_at,
+                                                created_at)
+                SELECT id, workspace_id, created_at::date, 5, 0, completed_at, created_at
+                  FROM added
+            )
+            INSERT INTO provider_calls (job_id, attempt, provider, model, state, cost_cents,
+                                        started_at, completed_at)
+            SELECT id, 1, 'offline', NULL, 'completed', 0, created_at,
+                   completed_at
+              FROM added
             """  # noqa: S608
 
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.options import Options
+from bench.options import BASE_ROWS, Options
 from bench.results import Results, evaluate, fmt, fmt_share, ratio
 
 
@@ -181,9 +181,12 @@ def _conditions(results: Results, options: Options) -> list[str]:
         "own process on the same machine (it shares the CPU with the server).",
         "- HTTP cases run with the worker stopped (POSTed jobs stay QUEUED), so the worker does "
         "not compete for the 2 cores; end-to-end and wake-up cases run with it.",
-        f"- Rows: {results.rows.get('small', 0):,} jobs in the workspace for the main cases, then "
-        f"{results.rows.get('big', 0):,} (rows added with one INSERT … SELECT generate_series, "
-        "then VACUUM ANALYZE).",
+        f"- History: {BASE_ROWS:,} finished live-key generations with their ledger rows "
+        "(reservation, provider call) are in the workspace before the first case, then VACUUM "
+        "ANALYZE, as in a production database with autovacuum on (this server runs with it off).",
+        f"- Rows: {results.rows.get('small', 0):,} jobs in the workspace for the main cases (the "
+        f"history and the end-to-end cases' jobs), then {results.rows.get('big', 0):,} (rows "
+        "added with one INSERT … SELECT generate_series, then VACUUM ANALYZE).",
     ]
     lines += [f"- {note}" for note in results.notes]
     lines += [

@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from scripe_api.db.base import Base
-from scripe_api.db.models import Job, Post, ProviderCall, SpendBucket, SpendReservation
+from scripe_api.db.models import Job, Post, ProviderCall, SpendReservation
+from scripe_api.spend import repository as spend
 
 
 @dataclass(frozen=True)
@@ -19,7 +20,7 @@ class Ledger:
 
     reservations: dict[str, SpendReservation]
     calls: dict[str, list[ProviderCall]]
-    buckets: dict[date, SpendBucket]
+    buckets: dict[date, spend.BucketState]
 
 
 async def read_ledger(sessionmaker: async_sessionmaker[AsyncSession], workspace_id: str) -> Ledger:
@@ -36,18 +37,14 @@ async def read_ledger(sessionmaker: async_sessionmaker[AsyncSession], workspace_
                 )
             )
         ).all()
-        buckets = (
-            await session.scalars(
-                select(SpendBucket).where(SpendBucket.workspace_id == workspace_id)
-            )
-        ).all()
+        buckets = await spend.buckets(session, workspace_id)
     by_job: dict[str, list[ProviderCall]] = defaultdict(list)
     for call in calls:
         by_job[call.job_id].append(call)
     return Ledger(
         reservations={r.job_id: r for r in reservations},
         calls=dict(by_job),
-        buckets={b.bucket_date: b for b in buckets},
+        buckets=buckets,
     )
 
 

@@ -69,21 +69,20 @@ async def refusing_trigger(
             await session.execute(text("DROP FUNCTION faults_refuse_post()"))
 
 
-async def _lock_bucket(session: AsyncSession, workspace_id: str) -> None:
-    """Hold the workspace's spend bucket row: the completion's reconciliation needs it."""
-    await session.execute(
-        text("SELECT 1 FROM spend_buckets WHERE workspace_id = :w FOR UPDATE"), {"w": workspace_id}
-    )
+async def _hold_settlements(session: AsyncSession) -> None:
+    """Keep every writer off the buckets' settlement rows: the completion's reconciliation
+    writes one of them."""
+    await session.execute(text("LOCK TABLE spend_settlements IN SHARE MODE"))
 
 
-async def _finish_under_a_held_bucket(
+async def _finish_under_held_settlements(
     settings: Settings,
     factory: Factory,
     sessionmaker: async_sessionmaker[AsyncSession],
     redis: Redis,
 ) -> tuple[str, dict[str, Any]]:
-    """One scripted job whose provider call ends while the workspace's bucket row is held, so
-    its saving transaction waits past lock_timeout at least once; the row is then let go and
+    """One scripted job whose provider call ends while the settlements are held, so
+    its saving transaction waits past lock_timeout at least once; the lock is then let go and
     the job settles. Returns the workspace and the settled job."""
     tenant = await factory.tenant()
     project = await factory.project(tenant.workspace.id)
@@ -94,7 +93,7 @@ async def _finish_under_a_held_bucket(
         await wait_for_key(redis, started_key(job["id"], 1))
         before = await retries_so_far()
         async with sessionmaker() as holder, holder.begin():
-            await _lock_bucket(holder, tenant.workspace.id)
+            await _hold_settlements(holder)
             await redis.set(release_key(block), "1")
             await eventually(retries_so_far, lambda now: now > before, within=30)
         (done,) = await settle(client, [job["id"]])
@@ -108,7 +107,7 @@ async def test_a_lock_timeout_while_saving_retries_the_saving_not_the_provider(
     fault_redis: Redis,
 ) -> None:
     settings = lock_timeout_short(fault_settings)
-    workspace_id, done = await _finish_under_a_held_bucket(
+    workspace_id, done = await _finish_under_held_settlements(
         settings, fault_factory, fault_sessionmaker, fault_redis
     )
     assert done["status"] == "DONE", done
@@ -130,7 +129,7 @@ async def test_a_later_attempt_reuses_the_output_already_paid_for(
     """The first attempt gives up saving (no retry budget); the next one saves the same post
     without calling the provider again."""
     settings = lock_timeout_short(fault_settings, job_completion_retry_seconds=0)
-    workspace_id, done = await _finish_under_a_held_bucket(
+    workspace_id, done = await _finish_under_held_settlements(
         settings, fault_factory, fault_sessionmaker, fault_redis
     )
     assert done["status"] == "DONE", done

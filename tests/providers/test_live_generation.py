@@ -9,11 +9,11 @@ from typing import Any
 import httpx
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from scripe_api.db.models import Post, SpendBucket
+from scripe_api.db.models import Post
 from scripe_api.settings import ModelPrice, Settings
+from scripe_api.spend import repository as spend_ledger
 from tests.factories import Factory, Tenant
 from tests.jobs.calls import TERMINAL, poll_job
 from tests.providers.calls import API_KEY, MODEL
@@ -88,15 +88,12 @@ async def test_openai_job_is_done_and_billed_at_its_actual_cost(
     assert "Deploys took 40 minutes; now 4." in request.body["messages"][1]["content"]
     async with sessionmaker() as session:
         post = await session.get(Post, done["result"]["postId"])
-        spend = await session.scalar(
-            select(SpendBucket).where(SpendBucket.workspace_id == tenant.workspace.id)
-        )
+        (spend,) = (await spend_ledger.buckets(session, tenant.workspace.id)).values()
     assert post is not None
     assert (post.title, post.content) == (
         "Four-minute deploys",
         "We cut deploys from 40 minutes to 4.\n\n#Engineering",
     )
-    assert spend is not None
     assert (spend.reserved_cents, spend.actual_cents) == (0, 2)
 
 
@@ -136,10 +133,7 @@ async def test_provider_failures_retry_then_fail_with_their_code_and_bill_nothin
     )
     assert len(fake.requests) == attempts
     async with sessionmaker() as session:
-        spend = await session.scalar(
-            select(SpendBucket).where(SpendBucket.workspace_id == tenant.workspace.id)
-        )
-    assert spend is not None
+        (spend,) = (await spend_ledger.buckets(session, tenant.workspace.id)).values()
     assert (spend.reserved_cents, spend.actual_cents) == (0, 0)
 
 
@@ -166,8 +160,5 @@ async def test_a_refusal_fails_at_once_and_is_charged_what_the_provider_billed(
         1,
     )
     async with sessionmaker() as session:
-        spend = await session.scalar(
-            select(SpendBucket).where(SpendBucket.workspace_id == tenant.workspace.id)
-        )
-    assert spend is not None
+        (spend,) = (await spend_ledger.buckets(session, tenant.workspace.id)).values()
     assert (spend.reserved_cents, spend.actual_cents) == (0, 2)

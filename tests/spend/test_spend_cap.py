@@ -15,6 +15,7 @@ from scripe_api.db.pool import Database
 from scripe_api.jobs.submission import SUBMIT_JOB
 from scripe_api.main import create_app
 from scripe_api.settings import Settings
+from scripe_api.spend import repository as spend_ledger
 from scripe_api.spend import service as spend
 from tests.apps import serve
 from tests.factories import Factory, Tenant
@@ -43,12 +44,12 @@ async def submit(
 
 async def bucket(
     sessionmaker: async_sessionmaker[AsyncSession], workspace_id: str
-) -> SpendBucket | None:
+) -> spend_ledger.BucketState | None:
+    """The workspace's one bucket (its row and its settlements), None before any reservation."""
     async with sessionmaker() as session:
-        row: SpendBucket | None = await session.scalar(
-            select(SpendBucket).where(SpendBucket.workspace_id == workspace_id)
-        )
-        return row
+        buckets = await spend_ledger.buckets(session, workspace_id)
+    assert len(buckets) <= 1
+    return next(iter(buckets.values()), None)
 
 
 async def cents(
@@ -227,12 +228,8 @@ async def test_reconciliation_goes_to_the_reservations_day(
     async with running_worker(settings):
         await poll_job(client, tenant.headers, job["id"], until=TERMINAL)
     async with sessionmaker() as session:
-        buckets = (
-            await session.scalars(
-                select(SpendBucket).where(SpendBucket.workspace_id == tenant.workspace.id)
-            )
-        ).all()
-    assert [(b.bucket_date, b.reserved_cents, b.actual_cents) for b in buckets] == [
+        buckets = await spend_ledger.buckets(session, tenant.workspace.id)
+    assert [(b.bucket_date, b.reserved_cents, b.actual_cents) for b in buckets.values()] == [
         (yesterday, 0, 1)
     ]
 
@@ -331,3 +328,102 @@ async def test_the_days_first_reservations_race_to_open_the_bucket(
         answers = await asyncio.gather(*(submit(client, tenant, project.id) for _ in range(8)))
     assert [answer.status_code for answer in answers] == [202] * 8
     assert await cents(sessionmaker, tenant.workspace.id) == (40, 0)
+
+
+def submit_arguments(
+    workspace_id: str, project_id: str, *, cap: int, key: str | None = None
+) -> tuple[object, ...]:
+    """`SUBMIT_JOB`'s parameters for a 5¢ generation under `cap`."""
+    return (
+        workspace_id,
+        "POST /v1/posts/generations" if key else None,
+        key,
+        b"fingerprint" if key else None,
+        30.0,
+        86400.0,
+        new_id("job"),
+        "POST_GENERATION",
+        "live",
+        project_id,
+        None,
+        {"source": {"text": "x"}},
+        None,
+        None,
+        utc_now(),
+        5,
+        cap,
+        "{}",
+    )
+
+
+async def test_a_reservation_refused_after_waiting_leaves_nothing_behind(
+    factory: Factory, database: Database
+) -> None:
+    """The bucket fills while a submit waits for it: that submit is refused with the bucket as
+    it is now, its job and reservation are gone, and its Idempotency-Key is free."""
+    tenant = await factory.tenant()
+    project = await factory.project(tenant.workspace.id)
+    workspace_id = tenant.workspace.id
+    async with database.connection() as connection:
+        first = submit_arguments(workspace_id, project.id, cap=10)
+        assert (await connection.fetchrow(SUBMIT_JOB, *first))["outcome"] == "created"
+    late = submit_arguments(workspace_id, project.id, cap=10, key="late-key")
+    async with database.connection() as filler, database.connection() as waiter:
+        transaction = filler.transaction()
+        await transaction.start()
+        fill = submit_arguments(workspace_id, project.id, cap=10)
+        assert (await filler.fetchrow(SUBMIT_JOB, *fill))["outcome"] == "created"
+        # 5¢ of 10¢ are committed, so the late submit gets past the unlocked look and waits
+        # for the bucket row, which the filler holds until it commits.
+        waiting = asyncio.create_task(waiter.fetchrow(SUBMIT_JOB, *late))
+        waiter_pid = waiter.get_server_pid()
+        async with database.connection() as observer:
+            for _ in range(200):
+                event = await observer.fetchval(
+                    "SELECT wait_event_type FROM pg_stat_activity WHERE pid = $1", waiter_pid
+                )
+                if event == "Lock":
+                    break
+                await asyncio.sleep(0.05)
+            assert event == "Lock"
+        await transaction.commit()
+        refused = await waiting
+    assert refused["outcome"] == "spend_cap"
+    assert refused["spent_cents"] == 10
+    async with database.connection() as connection:
+        late_job = late[6]
+        assert await connection.fetchval("SELECT count(*) FROM jobs WHERE id = $1", late_job) == 0
+        assert (
+            await connection.fetchval(
+                "SELECT count(*) FROM spend_reservations WHERE job_id = $1", late_job
+            )
+            == 0
+        )
+        # The key was not recorded: with room again, it runs (not a replay).
+        again = submit_arguments(workspace_id, project.id, cap=20, key="late-key")
+        assert (await connection.fetchrow(SUBMIT_JOB, *again))["outcome"] == "created"
+
+
+async def test_jobs_end_and_settle_while_a_reservation_holds_the_bucket(
+    client: httpx.AsyncClient,
+    settings: Settings,
+    factory: Factory,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """Ending jobs do not queue behind the reservations on the bucket row: with the row held
+    (as a submit holds it while it commits), jobs still finish, and the spend adds up after."""
+    tenant = await factory.tenant()
+    project = await factory.project(tenant.workspace.id)
+    jobs = [(await submit(client, tenant, project.id)).json()["data"] for _ in range(3)]
+    async with sessionmaker() as holder, holder.begin():
+        await holder.execute(
+            text("SELECT 1 FROM spend_buckets WHERE workspace_id = :w FOR UPDATE"),
+            {"w": tenant.workspace.id},
+        )
+        async with running_worker(settings):
+            done = [
+                await poll_job(client, tenant.headers, job["id"], until=TERMINAL) for job in jobs
+            ]
+    assert [job["status"] for job in done] == ["DONE"] * 3
+    # The scripted provider bills 1¢ a job: the three 5¢ estimates became 3¢.
+    assert await cents(sessionmaker, tenant.workspace.id) == (0, 3)

@@ -145,6 +145,11 @@ def configure_logging(settings: Settings) -> None:
             "%(asctime)s %(levelname)-7s %(name)s %(message)s%(request_suffix)s", "%H:%M:%S"
         )
     handler.setFormatter(formatter)
+    # No format here shows the process, thread or multiprocessing names: skip looking them up
+    # for every record (os.getpid() is a system call).
+    logging.logProcesses = False
+    logging.logThreads = False
+    logging.logMultiprocessing = False
     root = logging.getLogger()
     root.handlers[:] = [handler]
     level = logging.getLevelName(settings.log_level.upper())

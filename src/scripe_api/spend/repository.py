@@ -8,7 +8,8 @@ Hot paths (asyncpg, prepared once per connection):
 - SETTLE_FINISHED: a fragment the terminal transitions join (cancel, finish, exhausted), so the
   settlement commits with the transition that ends the job, once: the reservation is marked
   reconciled with Σ reported call costs (+ the estimate for each call that started and never
-  reported: its worker died) and its own day's bucket moves by actual minus estimate;
+  reported: its worker died) and its own day's bucket moves by actual minus estimate — on one
+  of the bucket's settlement shards, so ending jobs do not queue on the bucket row;
 - START_CALL / FINISH_CALL: a provider call is written `started` before it is made, and its
   usage (and output, so no attempt pays for it again) right after it returns.
 
@@ -27,8 +28,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from scripe_api.db.models import Job, ProviderCall, SpendReservation
 from scripe_api.db.pool import Connection
 
-# Joins a statement whose CTE `finished` returns the ended jobs' `id`s.
-SETTLE_FINISHED = """settled AS (
+# Rows each bucket's settlements are spread over (`SpendSettlement`).
+SETTLEMENT_SHARDS = 16
+
+# Joins a statement whose CTE `finished` returns the ended jobs' `id`s. The bucket row itself is
+# left alone: the settlement goes to one of its shards, picked at random, so jobs ending together
+# rarely wait for each other, and never for the reservations taking turns on the bucket row.
+SETTLE_FINISHED = f"""settled AS (
     UPDATE spend_reservations r
        SET reconciled_at = now(),
            actual_cents = (
@@ -38,11 +44,17 @@ SETTLE_FINISHED = """settled AS (
      WHERE r.job_id IN (SELECT id FROM finished) AND r.reconciled_at IS NULL
     RETURNING r.workspace_id, r.bucket_date, r.estimate_cents, r.actual_cents
 ), moved AS (
-    UPDATE spend_buckets b
-       SET reserved_cents = b.reserved_cents - s.estimate_cents,
-           actual_cents = b.actual_cents + s.actual_cents, updated_at = now()
+    INSERT INTO spend_settlements AS t
+           (workspace_id, bucket_date, shard, reserved_cents, actual_cents, updated_at)
+    SELECT s.workspace_id, s.bucket_date, floor(random() * {SETTLEMENT_SHARDS})::smallint,
+           -sum(s.estimate_cents), sum(s.actual_cents), now()
       FROM settled s
-     WHERE b.workspace_id = s.workspace_id AND b.bucket_date = s.bucket_date
+     GROUP BY s.workspace_id, s.bucket_date
+     ORDER BY s.workspace_id, s.bucket_date
+    ON CONFLICT (workspace_id, bucket_date, shard) DO UPDATE
+       SET reserved_cents = t.reserved_cents + EXCLUDED.reserved_cents,
+           actual_cents = t.actual_cents + EXCLUDED.actual_cents,
+           updated_at = EXCLUDED.updated_at
 )"""
 
 START_CALL = """
@@ -95,18 +107,42 @@ async def finish_call(
     )
 
 
+# A workspace's buckets as reserved and actual cents: each bucket row with its settlements.
+BUCKET_TOTALS = """
+SELECT b.bucket_date,
+       b.reserved_cents + coalesce(sum(s.reserved_cents), 0) AS reserved_cents,
+       b.actual_cents + coalesce(sum(s.actual_cents), 0) AS actual_cents
+  FROM spend_buckets b
+  LEFT JOIN spend_settlements s
+         ON s.workspace_id = b.workspace_id AND s.bucket_date = b.bucket_date
+ WHERE b.workspace_id = :w {and_date}
+ GROUP BY b.bucket_date, b.reserved_cents, b.actual_cents
+ ORDER BY b.bucket_date
+"""
+
+
+_TODAY = "AND b.bucket_date = (now() AT TIME ZONE 'UTC')::date"
+
+
+async def buckets(session: AsyncSession, workspace_id: str) -> dict[date, BucketState]:
+    """Every bucket of the workspace, by UTC date."""
+    rows = await session.execute(text(BUCKET_TOTALS.format(and_date="")), {"w": workspace_id})
+    return {row[0]: BucketState(row[0], int(row[1]), int(row[2])) for row in rows}
+
+
 async def today(session: AsyncSession, workspace_id: str) -> BucketState:
+    """Today's bucket (UTC, database clock); zeros when nothing was reserved yet."""
     row = (
         await session.execute(
             text(
-                "SELECT (now() AT TIME ZONE 'UTC')::date, coalesce(b.reserved_cents, 0), "
-                "coalesce(b.actual_cents, 0) FROM (SELECT 1) one LEFT JOIN spend_buckets b "
-                "ON b.workspace_id = :w AND b.bucket_date = (now() AT TIME ZONE 'UTC')::date"
+                "SELECT (now() AT TIME ZONE 'UTC')::date, t.reserved_cents, t.actual_cents "
+                f"FROM (SELECT 1) one LEFT JOIN ({BUCKET_TOTALS.format(and_date=_TODAY)}) t "
+                "ON true"
             ),
             {"w": workspace_id},
         )
     ).one()
-    return BucketState(row[0], int(row[1]), int(row[2]))
+    return BucketState(row[0], int(row[1] or 0), int(row[2] or 0))
 
 
 async def recent_reservations(

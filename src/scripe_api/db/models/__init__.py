@@ -7,7 +7,7 @@ from scripe_api.db.models.knowledge import KnowledgeChunk, KnowledgeDocument
 from scripe_api.db.models.note import Note
 from scripe_api.db.models.post import Post
 from scripe_api.db.models.project import Project
-from scripe_api.db.models.spend import ProviderCall, SpendBucket, SpendReservation
+from scripe_api.db.models.spend import ProviderCall, SpendBucket, SpendReservation, SpendSettlement
 from scripe_api.db.models.workspace import Workspace
 
 __all__ = [
@@ -22,5 +22,6 @@ __all__ = [
     "ProviderCall",
     "SpendBucket",
     "SpendReservation",
+    "SpendSettlement",
     "Workspace",
 ]

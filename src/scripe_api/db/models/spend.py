@@ -11,6 +11,7 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
+    SmallInteger,
     String,
     func,
 )
@@ -21,7 +22,9 @@ from scripe_api.db.base import Base
 
 
 class SpendBucket(Base):
-    """A workspace's AI spend on one UTC day (database clock): spent = actual + reserved."""
+    """A workspace's AI spend on one UTC day (database clock): spent = actual + reserved, with
+    the day's settlements (`SpendSettlement`) added. Reservations move this row, guarded by the
+    cap, so they take turns on it; settlements do not, so ending jobs never queue behind them."""
 
     __tablename__ = "spend_buckets"
 
@@ -32,6 +35,25 @@ class SpendBucket(Base):
     # Estimates of jobs not yet reconciled.
     reserved_cents: Mapped[int] = mapped_column(BigInteger, default=0)
     # Reconciled cost of finished jobs.
+    actual_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class SpendSettlement(Base):
+    """Part of a bucket's reconciliations: each ending job moves one of `SETTLEMENT_SHARDS` rows
+    of its reservation's bucket, at random, by -estimate (reserved) and +actual. Summed with the
+    bucket row, they give the day's spend; spread out, concurrent endings seldom wait for each
+    other or for the reservations on the bucket row."""
+
+    __tablename__ = "spend_settlements"
+
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    bucket_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    shard: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    # Estimates released (≤ 0) and actual costs charged by the settlements on this shard.
+    reserved_cents: Mapped[int] = mapped_column(BigInteger, default=0)
     actual_cents: Mapped[int] = mapped_column(BigInteger, default=0)
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
