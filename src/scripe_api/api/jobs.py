@@ -37,7 +37,7 @@ async def submitted_response(
     try:
         submitted = await service.submit_job(
             services.database,
-            services.resources.redis,
+            services.queue,
             services.pipeline.idempotency,
             principal,
             key,

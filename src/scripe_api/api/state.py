@@ -12,6 +12,7 @@ from scripe_api.db.pool import Database
 from scripe_api.idempotency.service import Policy
 from scripe_api.jobs.estimates import EstimateCache
 from scripe_api.jobs.notifications import CompletionHub
+from scripe_api.jobs.queue import Queue
 from scripe_api.ratelimit.limiter import SlidingWindowLimiter
 from scripe_api.resources import Resources, create_redis
 from scripe_api.settings import Settings
@@ -35,6 +36,7 @@ class Services:
     estimates: EstimateCache
     completions: CompletionHub
     pipeline: Collaborators
+    queue: Queue
 
     @property
     def database(self) -> Database:
@@ -52,6 +54,7 @@ class Services:
             estimates=EstimateCache(resources.database, settings.estimate_refresh_seconds),
             completions=CompletionHub(create_redis(settings, for_subscription=True)),
             pipeline=Collaborators(gatekeeper, resources.database, Policy.from_settings(settings)),
+            queue=Queue(resources.redis),
         )
 
     def begin_shutdown(self) -> None:

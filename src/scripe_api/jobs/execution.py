@@ -15,11 +15,12 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from scripe_api.core.batching import Coalescer
 from scripe_api.db.errors import is_database_outage, is_retryable_write
 from scripe_api.db.pool import Record
 from scripe_api.jobs import repository
@@ -103,6 +104,9 @@ class Outcome:
     free_call: dict[str, str | None] | None = None
 
 
+# A progress snapshot written with an attempt's end: (key, value, TTL seconds).
+ProgressWrite = tuple[str, bytes, int]
+
 Handler = Callable[["WorkerDeps", ClaimedJob, int, Progress], Awaitable[Outcome]]
 
 
@@ -112,6 +116,43 @@ class WorkerDeps:
     providers: ProviderRegistry
     handlers: dict[str, Handler] = field(default_factory=dict)
     provider_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(8))
+    # The attempts' claims: those that arrive together (a poll's jobs start together) share
+    # one statement.
+    claim: Coalescer[tuple[str, int], Record | None] = field(init=False)
+
+    # The attempts' ends announced together (one Redis pipeline), likewise.
+    announce: Coalescer[tuple[Finished, Sequence[ProgressWrite]], None] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.claim = Coalescer(self._claim_batch)
+        self.announce = Coalescer(self._announce_batch)
+
+    async def _announce_batch(
+        self, ends: Sequence[tuple[Finished, Sequence[ProgressWrite]]]
+    ) -> list[None]:
+        await announce_finished(
+            self.resources.redis,
+            [finished for finished, _ in ends],
+            [write for _, writes in ends for write in writes],
+        )
+        return [None] * len(ends)
+
+    async def _claim_batch(self, attempts: Sequence[tuple[str, int]]) -> list[Record | None]:
+        # One entry per job in the statement: a second delivery of a job in the same batch
+        # would otherwise read the first one's claim as its own.
+        first: dict[str, int] = {}
+        for index, (job_id, _) in enumerate(attempts):
+            first.setdefault(job_id, index)
+        async with self.resources.database.connection() as connection:
+            rows = await repository.claim_attempts(
+                connection,
+                [attempts[index] for index in first.values()],
+                self.resources.settings.job_lease_seconds,
+            )
+        return [
+            rows.get(job_id) if first[job_id] == index else None
+            for index, (job_id, _) in enumerate(attempts)
+        ]
 
 
 def retry_backoff_seconds(deps: WorkerDeps, attempt: int) -> float:
@@ -143,8 +184,7 @@ def _finish_sql(ctes: str, result_sql: str) -> str:
 async def run_attempt(deps: WorkerDeps, job_id: str, attempt: int) -> str:
     """Run attempt `attempt` of `job_id`; returns what happened (for logs and tests)."""
     settings = deps.resources.settings
-    async with deps.resources.database.connection() as connection:
-        row = await repository.claim(connection, job_id, attempt, settings.job_lease_seconds)
+    row = await deps.claim((job_id, attempt))
     if row is None:
         # Cancelled, finished, or another attempt holds it: a duplicate delivery is harmless.
         return "skipped"
@@ -327,7 +367,7 @@ async def _finish(
     )
     pending = progress.take_pending()
     writes = [] if pending is None else [(progress.key, pending, progress.ttl_seconds)]
-    await announce_finished(deps.resources.redis, [Finished.of_job(row, row["charged"])], writes)
+    await deps.announce((finished, writes))
     return "done" if status == "DONE" else "failed"
 
 

@@ -34,6 +34,7 @@ from arq.jobs import serialize_job
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from scripe_api.core.batching import Coalescer
 from scripe_api.core.redis_scripts import run_script, script_sha
 
 logger = logging.getLogger(__name__)
@@ -203,6 +204,24 @@ async def deliver(redis: Redis, deliveries: Sequence[Delivery]) -> int | None:
         )
         return None
     return int(cast(int, written))
+
+
+class Queue:
+    """The queue on one Redis client, for a process's lifetime: deliveries made while another
+    is on its way go together in the next round trip (`core.batching`)."""
+
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+        self._deliveries: Coalescer[Delivery, bool] = Coalescer(self._deliver_batch)
+
+    async def deliver(self, delivery: Delivery) -> bool:
+        """True when the attempt is on the queue; False when Redis failed (the sweep tries
+        again)."""
+        return await self._deliveries(delivery)
+
+    async def _deliver_batch(self, deliveries: Sequence[Delivery]) -> list[bool]:
+        written = await deliver(self.redis, deliveries)
+        return [written is not None] * len(deliveries)
 
 
 async def enqueue_attempt(

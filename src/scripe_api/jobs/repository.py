@@ -7,10 +7,11 @@ workspace (a foreign id is simply not found). Each statement says which guarante
 - READ_JOB / list_statement: a job, or a keyset page of jobs, as columns `JOB_COLUMNS`.
 - CANCEL_JOB: QUEUED → CANCELLED; the reservation is refunded in the same statement (settled
   exactly once: `spend_reservations.reconciled_at` is set by the first settlement only).
-- CLAIM_ATTEMPT: start attempt n — QUEUED → RUNNING for the first, or take over a RUNNING job
+- CLAIM_ATTEMPTS: start attempt n — QUEUED → RUNNING for the first, or take over a RUNNING job
   whose attempt n-1's lease (or retry backoff) expired — and read everything the attempt needs
   (the project's voice, the knowledge passages that best match the source, an output a
-  provider was already paid for) in the same statement.
+  provider was already paid for) in the same statement; for a batch of jobs at once (the
+  worker's claims that arrive together share one round trip).
 - RENEW_LEASE: the heartbeat, only while the attempt still holds the job.
 - DEFER_ATTEMPT: after a transient failure the job stays RUNNING; attempt n+1 may claim it once
   the backoff has passed (the lease column then means "not before").
@@ -129,33 +130,38 @@ SELECT {FINISHED_COLUMNS_OF_J}, {job_document(SETTLED_COST)} AS document,
 # Words the knowledge ranking ignores (they would match nearly every passage).
 _STOPWORDS = sorted(STOPWORDS)
 
-CLAIM_ATTEMPT = f"""
+# Claims a batch of attempts ($1 job ids, $2 their attempt numbers; one entry per job): each
+# row returned is an attempt that now holds its job, with everything its work needs.
+CLAIM_ATTEMPTS = f"""
 WITH claimed AS (
-    UPDATE jobs
-       SET status = 'RUNNING', attempt_count = $2,
+    UPDATE jobs j
+       SET status = 'RUNNING', attempt_count = w.attempt,
            lease_expires_at = now() + make_interval(secs => $3),
-           started_at = CASE WHEN $2 = 1 THEN {NOW_MS} ELSE started_at END,
+           started_at = CASE WHEN w.attempt = 1 THEN {NOW_MS} ELSE j.started_at END,
            updated_at = {NOW_MS}
-     WHERE id = $1
-       AND ((status = 'QUEUED' AND $2 = 1)
-            OR (status = 'RUNNING' AND attempt_count = $2 - 1 AND lease_expires_at < now()))
-    RETURNING id, workspace_id, project_id, type, key_mode, input, created_at
-), words AS (
-    -- The source's distinct words as Postgres' own parser splits them (the way the passages
-    -- were indexed), longest first: any of them may match (OR).
-    SELECT to_tsquery('simple', string_agg(quote_literal(lexeme), ' | ')) AS query
-      FROM (SELECT lexeme
-              FROM claimed c, unnest(to_tsvector('simple', c.input #>> '{{source,text}}'))
-             WHERE c.type = 'POST_GENERATION' AND length(lexeme) >= 3
-               AND lexeme <> ALL($4::text[])
-             ORDER BY length(lexeme) DESC, lexeme
-             LIMIT 64) w
+      FROM unnest($1::text[], $2::int[]) AS w(id, attempt)
+     WHERE j.id = w.id
+       AND ((j.status = 'QUEUED' AND w.attempt = 1)
+            OR (j.status = 'RUNNING' AND j.attempt_count = w.attempt - 1
+                AND j.lease_expires_at < now()))
+    RETURNING j.id, j.attempt_count, j.workspace_id, j.project_id, j.type, j.key_mode, j.input,
+              j.created_at
 )
-SELECT c.id, c.workspace_id, c.project_id, c.type, c.key_mode, c.input, c.created_at,
-       p.id IS NOT NULL AS has_project, p.status AS project_status, p.voice_profile,
-       p.voice_samples, p.content_pillars,
+SELECT c.id, c.attempt_count, c.workspace_id, c.project_id, c.type, c.key_mode, c.input,
+       c.created_at, p.id IS NOT NULL AS has_project, p.status AS project_status,
+       p.voice_profile, p.voice_samples, p.content_pillars,
        ARRAY(SELECT k.content
-               FROM kb_chunks k, words
+               FROM kb_chunks k,
+                    -- The source's distinct words as Postgres' own parser splits them (the way
+                    -- the passages were indexed), longest first: any of them may match (OR).
+                    (SELECT to_tsquery('simple', string_agg(quote_literal(lexeme), ' | '))
+                            AS query
+                       FROM (SELECT lexeme
+                               FROM unnest(to_tsvector('simple', c.input #>> '{{source,text}}'))
+                              WHERE c.type = 'POST_GENERATION' AND length(lexeme) >= 3
+                                AND lexeme <> ALL($4::text[])
+                              ORDER BY length(lexeme) DESC, lexeme
+                              LIMIT 64) l) words
               WHERE p.id IS NOT NULL AND k.workspace_id = c.workspace_id
                 AND (k.project_id = c.project_id OR k.project_id IS NULL)
                 AND k.search @@ words.query
@@ -349,13 +355,25 @@ async def cancel(connection: Connection, workspace_id: str, job_id: str) -> Reco
     return row
 
 
+async def claim_attempts(
+    connection: Connection, attempts: Sequence[tuple[str, int]], lease_seconds: float
+) -> dict[str, Record]:
+    """Claim (job id, attempt) pairs, one per job; the rows of those claimed, by job id."""
+    rows = await connection.fetch(
+        CLAIM_ATTEMPTS,
+        [job_id for job_id, _ in attempts],
+        [attempt for _, attempt in attempts],
+        lease_seconds,
+        _STOPWORDS,
+    )
+    return {row["id"]: row for row in rows}
+
+
 async def claim(
     connection: Connection, job_id: str, attempt: int, lease_seconds: float
 ) -> Record | None:
-    row: Record | None = await connection.fetchrow(
-        CLAIM_ATTEMPT, job_id, attempt, lease_seconds, _STOPWORDS
-    )
-    return row
+    """Claim one attempt: its row, or None when the claim did not match."""
+    return (await claim_attempts(connection, [(job_id, attempt)], lease_seconds)).get(job_id)
 
 
 async def renew_lease(

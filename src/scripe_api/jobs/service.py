@@ -27,6 +27,7 @@ from scripe_api.jobs.errors import NotCancellable
 from scripe_api.jobs.lifecycle import Finished, announce_finished
 from scripe_api.jobs.notifications import CompletionHub
 from scripe_api.jobs.progress import progress_key, read_progress
+from scripe_api.jobs.queue import Queue
 from scripe_api.jobs.submission import JobRequest, Submitted, submit
 from scripe_api.jobs.views import envelope, with_progress
 
@@ -144,7 +145,7 @@ async def cancel_job(uow: UnitOfWork, redis: Redis, principal: Principal, job_id
 
 async def submit_job(
     database: Database,
-    redis: Redis,
+    queue: Queue,
     policy: Policy,
     principal: Principal,
     keyed: KeyedRequest | None,
@@ -163,7 +164,7 @@ async def submit_job(
             if replay is not None:
                 return Submitted(replay, None, is_replay=True)
         raise
-    return await submit(database, redis, policy, principal, keyed, request, request_id)
+    return await submit(database, queue, policy, principal, keyed, request, request_id)
 
 
 async def _read(database: Database, principal: Principal, job_id: str) -> tuple[str, str]:

@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from redis.asyncio import Redis
-
 from scripe_api.auth.principal import Principal
 from scripe_api.core.clock import utc_now
 from scripe_api.core.errors import AppError, NotFound, Unprocessable, error_body
@@ -25,7 +23,7 @@ from scripe_api.db.pool import Database
 from scripe_api.idempotency import repository as records
 from scripe_api.idempotency.errors import IdempotencyKeyConflict, IdempotencyKeyInUse
 from scripe_api.idempotency.service import KeyedRequest, Policy, StoredResponse
-from scripe_api.jobs.queue import Delivery, deliver
+from scripe_api.jobs.queue import Delivery, Queue
 from scripe_api.jobs.views import envelope, queued_document
 from scripe_api.observability.metrics import SPEND_RESERVED_CENTS
 from scripe_api.spend.errors import SpendCapExceeded
@@ -65,7 +63,7 @@ class Submitted:
 
 async def submit(
     database: Database,
-    redis: Redis,
+    queue: Queue,
     policy: Policy,
     principal: Principal,
     keyed: KeyedRequest | None,
@@ -124,7 +122,7 @@ async def submit(
         if request.reserve_cents and not principal.is_test:
             SPEND_RESERVED_CENTS.inc(request.reserve_cents)
         # Never before commit: a worker must find the row. A lost enqueue is the sweep's job.
-        await deliver(redis, [Delivery(job_id, 1)])
+        await queue.deliver(Delivery(job_id, 1))
         return Submitted(StoredResponse(202, body, JSON_HEADERS), document, is_replay=False)
     if outcome == "replay":
         stored = StoredResponse(
