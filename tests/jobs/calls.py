@@ -33,6 +33,7 @@ JOB_FIELDS = {
     "errorMessage",
     "attemptCount",
     "estimatedCompletionMs",
+    "deadlineAt",
     "cost",
     "createdAt",
     "updatedAt",

@@ -302,6 +302,7 @@ async def test_a_refused_reservation_leaves_no_lock_behind(
             5,
             5,
             "{}",
+            None,
         )
 
     async with database.connection() as first:
@@ -353,6 +354,7 @@ def submit_arguments(
         5,
         cap,
         "{}",
+        None,
     )
 
 

@@ -27,6 +27,7 @@ from scripe_api.idempotency import service
 from scripe_api.idempotency.errors import IdempotencyKeyConflict, IdempotencyKeyInUse
 from scripe_api.idempotency.repository import RecordKey
 from scripe_api.idempotency.service import Claim, KeyedRequest, Policy, StoredResponse
+from scripe_api.jobs import deadlines
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +51,14 @@ def keyed_request(request: Request, route: APIRoute, workspace_id: str) -> Keyed
     parsed = getattr(request.state, "parsed_body", None)
     if route.body_field is not None and parsed is not None:
         body = canonical_json(parsed)
+    # A job's deadline is part of the request (EVENTS.md §3); without one, nothing is added
+    # (as seconds: 5m and 300s are the same request; an unreadable value is refused later).
+    deadline = request.headers.get(deadlines.HEADER)
+    if deadline is not None:
+        try:
+            body += f"\n{deadlines.HEADER}: {deadlines.cancel_after_seconds(deadline)}"
+        except AppError:
+            body += f"\n{deadlines.HEADER}: {deadline}"
     return KeyedRequest(
         RecordKey(workspace_id, scope, key), service.fingerprint(request.url.path, body)
     )

@@ -3,6 +3,7 @@ keyed retry, and the optional sync wait (`wait_for_completion_ms`, or `Prefer: w
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -15,7 +16,7 @@ from scripe_api.api.schemas import json_response
 from scripe_api.auth.principal import Principal
 from scripe_api.core.errors import AppError
 from scripe_api.idempotency.service import KeyedRequest, ran_under_the_key
-from scripe_api.jobs import service
+from scripe_api.jobs import deadlines, service
 from scripe_api.jobs.submission import JobRequest
 
 if TYPE_CHECKING:
@@ -34,6 +35,10 @@ async def submitted_response(
     """`wait_ms` is the body's `wait_for_completion_ms` (None: not sent); without it, a
     `Prefer: wait=N` header asks for the same wait (RFC 7240), and the answer then says
     `Preference-Applied: wait=N`."""
+    # Request validation: before the Idempotency-Key is claimed.
+    deadline = deadlines.cancel_after_seconds(request.headers.get(deadlines.HEADER))
+    if deadline is not None:
+        build = _with_deadline(build, deadline)
     try:
         submitted = await service.submit_job(
             services.database,
@@ -74,6 +79,12 @@ async def submitted_response(
 
 
 APPLIED_HEADER = "Preference-Applied"
+
+
+def _with_deadline(build: Callable[[], JobRequest], seconds: int) -> Callable[[], JobRequest]:
+    return lambda: dataclasses.replace(build(), cancel_after_seconds=seconds)
+
+
 # `wait=N` among a Prefer header's comma-separated preferences (a quoted value too; a
 # preference's own `;` parameters are ignored).
 _WAIT = re.compile(r'^\s*wait\s*=\s*"?(\d{1,9})"?\s*(?:;.*)?$', re.IGNORECASE)
@@ -89,10 +100,22 @@ def preferred_wait_seconds(request: Request, max_seconds: int) -> int | None:
     return None
 
 
-def prefer_wait_openapi() -> dict[str, Any]:
-    """The `Prefer` request header and `Preference-Applied` response header, for OpenAPI."""
+def submit_headers_openapi() -> dict[str, Any]:
+    """The headers of a job-submitting POST, for OpenAPI: `Cancel-After`, and `Prefer` with
+    its `Preference-Applied` answer."""
     return {
         "parameters": [
+            {
+                "name": deadlines.HEADER,
+                "in": "header",
+                "required": False,
+                "description": "A deadline for the job to start: `30s`, `5m`, `2h` (1 s to "
+                "24 h). Not started by then, the job is CANCELLED with `errorCode: "
+                '"deadline_exceeded"`, refunded and never run; one already RUNNING finishes. '
+                "The Job shows it as `deadlineAt`. Part of the Idempotency-Key fingerprint.",
+                "schema": {"type": "string", "pattern": r"^\s*\d{1,6}[smhSMH]\s*$"},
+                "example": "5m",
+            },
             {
                 "name": "Prefer",
                 "in": "header",
@@ -101,7 +124,7 @@ def prefer_wait_openapi() -> dict[str, Any]:
                 "`wait_for_completion_ms = N × 1000` (RFC 7240); the body field wins when both "
                 "are sent. Other preferences are ignored.",
                 "schema": {"type": "string"},
-            }
+            },
         ],
         "responses": {
             "202": {

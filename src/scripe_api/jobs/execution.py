@@ -127,6 +127,9 @@ class WorkerDeps:
         self.claim = Coalescer(self._claim_batch)
         self.announce = Coalescer(self._announce_batch)
 
+    async def announce_all(self, finished: Sequence[Finished]) -> None:
+        await asyncio.gather(*(self.announce((one, ())) for one in finished))
+
     async def _announce_batch(
         self, ends: Sequence[tuple[Finished, Sequence[ProgressWrite]]]
     ) -> list[None]:
@@ -149,6 +152,15 @@ class WorkerDeps:
                 [attempts[index] for index in first.values()],
                 self.resources.settings.job_lease_seconds,
             )
+            # A first attempt not claimed may have missed its deadline: cancelled here, at once.
+            late = [job_id for job_id, attempt in attempts if attempt == 1 and job_id not in rows]
+            expired = await repository.expire_overdue(connection, late) if late else ()
+        if expired:
+            for row in expired:
+                logger.info(
+                    "job %s: %s not started by its deadline; cancelled", row["id"], row["type"]
+                )
+            await self.announce_all([Finished.of_job(row, row["charged"]) for row in expired])
         return [
             rows.get(job_id) if first[job_id] == index else None
             for index, (job_id, _) in enumerate(attempts)

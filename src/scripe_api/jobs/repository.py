@@ -93,7 +93,8 @@ def job_document(cost: str = JOB_COST) -> str:
     {_timestamp("j.completed_at")} AS "completedAt",
     NULL::json AS progress, j.result, j.error_code AS "errorCode",
     j.error_message AS "errorMessage", j.attempt_count AS "attemptCount",
-    j.estimated_completion_ms AS "estimatedCompletionMs", {cost} AS cost,
+    j.estimated_completion_ms AS "estimatedCompletionMs",
+    {_timestamp("j.deadline_at")} AS "deadlineAt", {cost} AS cost,
     {_timestamp("j.created_at")} AS "createdAt",
     {_timestamp("j.updated_at")} AS "updatedAt") d)"""
 
@@ -141,7 +142,8 @@ WITH claimed AS (
            updated_at = {NOW_MS}
       FROM unnest($1::text[], $2::int[]) AS w(id, attempt)
      WHERE j.id = w.id
-       AND ((j.status = 'QUEUED' AND w.attempt = 1)
+       AND ((j.status = 'QUEUED' AND w.attempt = 1
+             AND (j.deadline_at IS NULL OR j.deadline_at > now()))
             OR (j.status = 'RUNNING' AND j.attempt_count = w.attempt - 1
                 AND j.lease_expires_at < now()))
     RETURNING j.id, j.attempt_count, j.workspace_id, j.project_id, j.type, j.key_mode, j.input,
@@ -172,6 +174,28 @@ SELECT c.id, c.attempt_count, c.workspace_id, c.project_id, c.type, c.key_mode, 
          ORDER BY pc.id DESC LIMIT 1) AS paid_output
   FROM claimed c
   LEFT JOIN projects p ON p.id = c.project_id AND p.workspace_id = c.workspace_id
+"""
+
+# QUEUED → CANCELLED (deadline_exceeded) for jobs past their `Cancel-After` deadline, refunded
+# in the same statement: those of $1 (ids a claim found late), or (no ids) the sweep's $2
+# oldest. A job that started in time is never touched (v1 does not interrupt running work).
+EXPIRE_OVERDUE = f"""
+WITH finished AS (
+    UPDATE jobs
+       SET status = 'CANCELLED', error_code = 'deadline_exceeded',
+           error_message = 'The job was not started before its deadline (Cancel-After).',
+           completed_at = {NOW_MS}, updated_at = {NOW_MS}
+     WHERE id IN (SELECT o.id FROM jobs o
+                   WHERE o.status = 'QUEUED' AND o.deadline_at IS NOT NULL
+                     AND o.deadline_at <= now()
+                     AND (cardinality($1::text[]) = 0 OR o.id = ANY($1::text[]))
+                   ORDER BY o.deadline_at LIMIT $2)
+       AND status = 'QUEUED' AND deadline_at <= now()
+    RETURNING {FINISHED_COLUMNS}
+), {SETTLE_FINISHED}
+SELECT {FINISHED_COLUMNS},
+       (SELECT s.actual_cents FROM settled s WHERE s.job_id = finished.id) AS charged
+  FROM finished
 """
 
 _HELD = "id = $1 AND status = 'RUNNING' AND attempt_count = $2"
@@ -374,6 +398,16 @@ async def claim(
 ) -> Record | None:
     """Claim one attempt: its row, or None when the claim did not match."""
     return (await claim_attempts(connection, [(job_id, attempt)], lease_seconds)).get(job_id)
+
+
+async def expire_overdue(
+    connection: Connection, job_ids: Sequence[str] = (), limit: int = 1000
+) -> Sequence[Record]:
+    """Cancel the QUEUED jobs past their deadline (those of `job_ids`, or any); the rows ended."""
+    rows: Sequence[Record] = await connection.fetch(
+        EXPIRE_OVERDUE, list(job_ids), len(job_ids) or limit
+    )
+    return rows
 
 
 async def renew_lease(

@@ -75,12 +75,17 @@ class _JobFields(ApiModel):
     )
     error_code: str | None = Field(
         description="provider_error, provider_timeout, provider_rate_limited, content_rejected, "
-        "project_unavailable, attempts_exhausted or internal_error."
+        "project_unavailable, attempts_exhausted, internal_error, or deadline_exceeded (a "
+        "CANCELLED job not started by its Cancel-After deadline)."
     )
     error_message: str | None
     attempt_count: int = Field(description="How many times a worker has started the job.")
     estimated_completion_ms: int | None = Field(
         description="Expected duration from submission to completion, fixed at submit."
+    )
+    deadline_at: Timestamp | None = Field(
+        description="The job's `Cancel-After` deadline: not started by then, it is CANCELLED "
+        "with `deadline_exceeded`. Null without one."
     )
     cost: JobCost
     created_at: Timestamp
@@ -104,6 +109,7 @@ _RUNNING_EXAMPLE: JsonDict = {
     "errorMessage": None,
     "attemptCount": 1,
     "estimatedCompletionMs": 25000,
+    "deadlineAt": None,
     "cost": {"estimatedCents": 5, "reservedCents": 5, "actualCents": None, "state": "reserved"},
     "createdAt": "2026-05-15T08:21:00.000Z",
     "updatedAt": "2026-05-15T08:21:03.500Z",

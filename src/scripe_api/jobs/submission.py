@@ -32,7 +32,7 @@ SUBMIT_JOB = """
 SELECT outcome, token, response_status, response_body, response_headers, bucket_date,
        spent_cents
   FROM scripe_submit_job($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
-                         $16, $17, $18)
+                         $16, $17, $18, $19)
 """
 JSON_HEADERS = {"Content-Type": "application/json"}
 
@@ -50,6 +50,8 @@ class JobRequest:
     # Reserved against the daily cap (0: the job calls no paid provider), and the cap.
     reserve_cents: int = 0
     cap_cents: int | None = None
+    # `Cancel-After`: seconds after submit by which the job must have started.
+    cancel_after_seconds: int | None = None
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,7 @@ async def submit(
         estimated_completion_ms=request.estimated_completion_ms,
         created_at=created_at,
         reserved_cents=0 if principal.is_test else request.reserve_cents,
+        cancel_after_seconds=request.cancel_after_seconds,
     )
     body = envelope(document)
     loop = asyncio.get_running_loop()
@@ -108,6 +111,7 @@ async def submit(
                 0 if principal.is_test else request.reserve_cents,
                 request.cap_cents,
                 body.decode(),
+                request.cancel_after_seconds,
             )
         assert row is not None
         outcome = row["outcome"]

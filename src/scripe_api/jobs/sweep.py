@@ -2,7 +2,8 @@
 
 - RUNNING jobs whose lease (or retry backoff) expired get their next attempt enqueued; at the
   last attempt they fail with `attempts_exhausted` (the worker died every time).
-- QUEUED jobs older than a grace period are enqueued again.
+- QUEUED jobs older than a grace period are enqueued again; those past their `Cancel-After`
+  deadline are cancelled instead (deadline_exceeded, refunded).
 Either way an attempt already waiting on the queue is left alone, and one a worker took but never
 claimed (it died in between) goes out again under a fresh queue id (see `jobs.queue`): a job is
 running again within a lease plus a sweep, whichever attempt its worker died on.
@@ -32,17 +33,20 @@ class SweepReport:
     requeued: int = 0
     retried: int = 0
     exhausted: int = 0
+    # QUEUED jobs past their Cancel-After deadline, cancelled.
+    expired: int = 0
 
 
 async def sweep(deps: WorkerDeps) -> SweepReport:
     settings = deps.resources.settings
     database = deps.resources.database
     async with database.connection() as connection:
+        expired = await repository.expire_overdue(connection, limit=settings.sweep_batch_size)
         candidates = await repository.sweep_candidates(
             connection, settings.sweep_batch_size, settings.sweep_queued_grace_seconds
         )
     deliveries: list[Delivery] = []
-    finished: list[Finished] = []
+    finished = [Finished.of_job(row, row["charged"]) for row in expired]
     retried = requeued = 0
     for job_id, attempt, status in candidates:
         if status == "QUEUED":
@@ -62,10 +66,17 @@ async def sweep(deps: WorkerDeps) -> SweepReport:
                 finished.append(Finished.of_job(row, row["charged"]))
     await deliver(deps.resources.redis, deliveries)
     await announce_finished(deps.resources.redis, finished)
-    report = SweepReport(ran=True, requeued=requeued, retried=retried, exhausted=len(finished))
+    report = SweepReport(
+        ran=True,
+        requeued=requeued,
+        retried=retried,
+        exhausted=len(finished) - len(expired),
+        expired=len(expired),
+    )
     SWEEP_REPAIRS.labels(kind="requeued").inc(report.requeued)
     SWEEP_REPAIRS.labels(kind="retried").inc(report.retried)
     SWEEP_REPAIRS.labels(kind="exhausted").inc(report.exhausted)
+    SWEEP_REPAIRS.labels(kind="expired").inc(report.expired)
     if retried or finished:
         logger.info("sweep: %s", report)
     return report

@@ -8,7 +8,7 @@ response against it, and a test checks both renderers agree.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -48,6 +48,7 @@ def queued_document(
     estimated_completion_ms: int | None,
     created_at: datetime,
     reserved_cents: int = 0,
+    cancel_after_seconds: int | None = None,
 ) -> dict[str, Any]:
     """A job as it is when its submit commits (`reserved_cents`: what it reserved against the
     spend cap; 0 for test keys and jobs that call no paid provider)."""
@@ -65,6 +66,9 @@ def queued_document(
         "errorMessage": None,
         "attemptCount": 0,
         "estimatedCompletionMs": estimated_completion_ms,
+        "deadlineAt": None
+        if cancel_after_seconds is None
+        else format_timestamp(created_at + timedelta(seconds=cancel_after_seconds)),
         "cost": {
             "estimatedCents": reserved_cents,
             "reservedCents": reserved_cents,

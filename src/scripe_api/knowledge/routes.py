@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from scripe_api.api.access import Access
 from scripe_api.api.dependencies import IdempotencyKeyDep, ServicesDep
-from scripe_api.api.jobs import prefer_wait_openapi, submitted_response
+from scripe_api.api.jobs import submit_headers_openapi, submitted_response
 from scripe_api.api.openapi import JOB_LINKS, error_responses
 from scripe_api.api.pipeline import GuardedRoute
 from scripe_api.api.schemas import Envelope
@@ -28,7 +28,7 @@ KnowledgeWriter = Annotated[Principal, Depends(Access(("knowledge:write",), "ai"
     summary="Add a knowledge document",
     response_description="The KB_INGEST_TEXT job; when DONE, `result.documentId` names it.",
     responses={202: {"links": JOB_LINKS}, **error_responses(NotFound, Unprocessable)},
-    openapi_extra=prefer_wait_openapi(),
+    openapi_extra=submit_headers_openapi(),
 )
 async def create_knowledge(
     request: Request,

@@ -57,7 +57,8 @@ COMPLETION_RETRIES = Counter(
 )
 SWEEP_REPAIRS = Counter(
     "scripe_sweep_repairs",
-    "Jobs the sweep repaired: requeued (lost enqueue), retried (expired lease), exhausted.",
+    "Jobs the sweep repaired: requeued (lost enqueue), retried (expired lease), exhausted, "
+    "expired (not started by its Cancel-After deadline).",
     ["kind"],
     registry=REGISTRY,
 )

@@ -42,7 +42,7 @@ SETTLE_FINISHED = f"""settled AS (
                                         ELSE coalesce(c.cost_cents, 0) END), 0)
                  FROM provider_calls c WHERE c.job_id = r.job_id)
      WHERE r.job_id IN (SELECT id FROM finished) AND r.reconciled_at IS NULL
-    RETURNING r.workspace_id, r.bucket_date, r.estimate_cents, r.actual_cents
+    RETURNING r.job_id, r.workspace_id, r.bucket_date, r.estimate_cents, r.actual_cents
 ), moved AS (
     INSERT INTO spend_settlements AS t
            (workspace_id, bucket_date, shard, reserved_cents, actual_cents, updated_at)

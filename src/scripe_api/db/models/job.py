@@ -40,6 +40,12 @@ class Job(Base):
             "lease_expires_at",
             postgresql_where=text("status IN ('QUEUED', 'RUNNING')"),
         ),
+        # The sweep: QUEUED jobs past their `Cancel-After` deadline.
+        Index(
+            "ix_jobs_queued_deadline",
+            "deadline_at",
+            postgresql_where=text("status = 'QUEUED' AND deadline_at IS NOT NULL"),
+        ),
         # estimatedCompletionMs: the latest DONE jobs of a type.
         Index(
             "ix_jobs_done_by_type",
@@ -68,6 +74,8 @@ class Job(Base):
     # earliest time the next attempt may claim the job.
     lease_expires_at: Mapped[datetime | None] = mapped_column(default=None)
     estimated_completion_ms: Mapped[int | None] = mapped_column(Integer, default=None)
+    # `Cancel-After`: not started by then, the job is cancelled (deadline_exceeded), never run.
+    deadline_at: Mapped[datetime | None] = mapped_column(default=None)
     started_at: Mapped[datetime | None] = mapped_column(default=None)
     completed_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
