@@ -13,7 +13,8 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from starlette.types import ASGIApp
+from starlette.applications import Starlette
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from scripe_api.api.docs_page import install_docs
 from scripe_api.api.error_handlers import install_error_handlers
@@ -70,6 +71,21 @@ class ScripeApp(FastAPI):
 
     settings: Settings
     dispatch: Dispatch
+    # Whether FastAPI's OpenTelemetry hook has a provider to report to, as settled at startup
+    # (providers are configured then); None before. FastAPI asks on every request otherwise.
+    telemetry_enabled: bool | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and self.telemetry_enabled is False:
+            if self.root_path:
+                scope["root_path"] = self.root_path
+            await Starlette.__call__(self, scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+    def settle_telemetry(self) -> None:
+        native = getattr(self, "_native_telemetry", None)
+        self.telemetry_enabled = native is not None and bool(native.enabled())
 
     def build_middleware_stack(self) -> ASGIApp:
         stack = super().build_middleware_stack()
@@ -91,8 +107,9 @@ def create_app(settings: Settings) -> ScripeApp:
     """Build the API. No I/O happens here: connections open lazily on first use."""
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: ScripeApp) -> AsyncIterator[None]:
         restore = _on_stop_signal(services.begin_shutdown)
+        app.settle_telemetry()
         try:
             yield
         finally:

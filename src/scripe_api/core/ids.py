@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import os
+import random
 import time
 from typing import Literal
 
@@ -33,3 +34,10 @@ def new_ulid() -> str:
 
 def new_id(prefix: Prefix) -> str:
     return f"{prefix}_{new_ulid()}"
+
+
+def new_request_id() -> str:
+    """A request's id (`req_…`): a ULID whose random part comes from the process's PRNG, not
+    the system's (no system call per request). It names a request in logs; it guards nothing.
+    The `random` module reseeds itself in a forked child, so processes do not repeat ids."""
+    return f"req_{ulid_of((time.time_ns() // 1_000_000) << 80 | random.getrandbits(80))}"

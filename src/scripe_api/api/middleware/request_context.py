@@ -20,7 +20,7 @@ from scripe_api.core.errors import (
     VersionUnsupported,
     error_body,
 )
-from scripe_api.core.ids import new_id
+from scripe_api.core.ids import new_request_id
 from scripe_api.core.logging import bind_request
 from scripe_api.settings import Settings
 
@@ -47,7 +47,7 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = new_id("req")
+        request_id = new_request_id()
         state = scope.setdefault("state", {})
         bind_request(request_id, scope)
         state["request_id"] = request_id
