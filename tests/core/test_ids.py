@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -18,7 +19,11 @@ def test_encoding_matches_the_ulid_spec(value: int) -> None:
 
 
 def test_new_ids_carry_the_prefix_and_the_current_time() -> None:
-    for make, expected in ((lambda: new_id("job"), "job"), (new_request_id, "req")):
+    makers: list[tuple[Callable[[], str], str]] = [
+        (lambda: new_id("job"), "job"),
+        (new_request_id, "req"),
+    ]
+    for make, expected in makers:
         before = time.time_ns() // 1_000_000
         made = make()
         after = time.time_ns() // 1_000_000
