@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Callable, Sequence
 
 import pytest
@@ -86,3 +87,17 @@ async def test_a_cancelled_caller_does_not_stop_the_others() -> None:
     assert await first == 10
     assert await kept == 30
     assert gone.cancelled()
+
+
+async def test_a_batch_runs_outside_its_first_callers_context() -> None:
+    caller: contextvars.ContextVar[str] = contextvars.ContextVar("caller", default="none")
+    seen: list[str] = []
+
+    async def run(items: Sequence[int]) -> list[int]:
+        seen.append(caller.get())
+        return list(items)
+
+    coalesce: Coalescer[int, int] = Coalescer(run)
+    caller.set("first request")
+    assert await coalesce(1) == 1
+    assert seen == ["none"]

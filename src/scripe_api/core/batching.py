@@ -8,6 +8,7 @@ one result per item, in the same order. An exception from `run` is every caller'
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
@@ -28,7 +29,9 @@ class Coalescer(Generic[Item, Result]):
         future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
         self._pending.append((item, future))
         if self._draining is None:
-            self._draining = asyncio.create_task(self._drain())
+            # A batch belongs to no one caller: it runs outside the first caller's context
+            # (its request id, say, would otherwise be on every line the batch logs).
+            self._draining = asyncio.create_task(self._drain(), context=contextvars.Context())
         return await future
 
     async def _drain(self) -> None:

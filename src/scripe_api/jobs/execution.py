@@ -152,9 +152,16 @@ class WorkerDeps:
                 [attempts[index] for index in first.values()],
                 self.resources.settings.job_lease_seconds,
             )
-            # A first attempt not claimed may have missed its deadline: cancelled here, at once.
-            late = [job_id for job_id, attempt in attempts if attempt == 1 and job_id not in rows]
-            expired = await repository.expire_overdue(connection, late) if late else ()
+        # A first attempt not claimed may have missed its deadline: cancelled here, at once
+        # (if that fails, the sweep cancels it; the claims above stand either way).
+        late = [job_id for job_id, attempt in attempts if attempt == 1 and job_id not in rows]
+        expired: Sequence[Record] = ()
+        if late:
+            try:
+                async with self.resources.database.connection() as connection:
+                    expired = await repository.expire_overdue(connection, late)
+            except Exception:
+                logger.exception("jobs %s: deadline check failed; the sweep will", late)
         if expired:
             for row in expired:
                 logger.info(
