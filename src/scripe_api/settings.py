@@ -321,6 +321,18 @@ class Settings(BaseSettings):
         60.0, ge=0, description="How often the estimatedCompletionMs medians are recomputed."
     )
     wait_max_ms: int = Field(25_000, description="Clamp of wait_for_completion_ms.")
+    events_streams_per_workspace: int = Field(
+        100, ge=1, description="Event streams (GET /v1/jobs/{jobId}/events) open at once."
+    )
+    events_keepalive_seconds: float = Field(
+        15.0, gt=0, description="A comment on an idle event stream this often."
+    )
+    events_stream_max_seconds: float = Field(
+        600.0,
+        gt=0,
+        description="An event stream ends after this long (a last `status` first); the client "
+        "reconnects with Last-Event-ID and misses nothing. Bounds a connection's life.",
+    )
     provider_concurrency: int = Field(
         8, ge=1, description="Provider calls one worker process makes at once."
     )

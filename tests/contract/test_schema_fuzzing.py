@@ -64,7 +64,10 @@ async def project_id(factory: Factory, tenant: Tenant) -> str:
 
 @pytest.fixture
 def workspace(settings: Settings, tenant: Tenant, project_id: str) -> Iterator[Workspace]:
-    live = settings.model_copy(update={"rate_limits": UNLIMITED_RATES})
+    # Event streams of jobs that do not end within a request end after a second.
+    live = settings.model_copy(
+        update={"rate_limits": UNLIMITED_RATES, "events_stream_max_seconds": 1.0}
+    )
     with live_api(live, with_worker=True) as url:
         with httpx.Client(base_url=url, headers=tenant.headers, timeout=30) as http:
             ids = _seed(http, project_id)

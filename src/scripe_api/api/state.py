@@ -10,6 +10,7 @@ from scripe_api.auth.service import Authenticator
 from scripe_api.core.pagination import CursorCodec
 from scripe_api.db.pool import Database
 from scripe_api.idempotency.service import Policy
+from scripe_api.jobs import events as job_events
 from scripe_api.jobs.estimates import EstimateCache
 from scripe_api.jobs.notifications import CompletionHub
 from scripe_api.jobs.queue import Queue
@@ -35,6 +36,8 @@ class Services:
     cursors: CursorCodec
     estimates: EstimateCache
     completions: CompletionHub
+    # Wakes the event streams (GET /v1/jobs/{jobId}/events) as their jobs' events are logged.
+    events: CompletionHub
     pipeline: Collaborators
     queue: Queue
 
@@ -53,15 +56,22 @@ class Services:
             cursors=CursorCodec(settings.secrets_newest_first()),
             estimates=EstimateCache(resources.database, settings.estimate_refresh_seconds),
             completions=CompletionHub(create_redis(settings, for_subscription=True)),
+            events=CompletionHub(
+                create_redis(settings, for_subscription=True), channel=job_events.CHANNEL
+            ),
             pipeline=Collaborators(gatekeeper, resources.database, Policy.from_settings(settings)),
             queue=Queue(resources.redis),
         )
 
     def begin_shutdown(self) -> None:
-        """Answer every waiting request now, with the job's current state."""
+        """Answer every waiting request now, with the job's current state; end every event
+        stream (a last `status` first)."""
         self.completions.close()
+        self.events.close()
 
     async def close(self) -> None:
         self.completions.close()
+        self.events.close()
         await self.completions.aclose()
+        await self.events.aclose()
         await self.resources.close()

@@ -23,7 +23,7 @@ from typing import Any
 from scripe_api.core.batching import Coalescer
 from scripe_api.db.errors import is_database_outage, is_retryable_write
 from scripe_api.db.pool import Record
-from scripe_api.jobs import repository
+from scripe_api.jobs import events, repository
 from scripe_api.jobs.errors import JobFailure
 from scripe_api.jobs.lifecycle import Finished, announce_finished
 from scripe_api.jobs.progress import ProgressWriter
@@ -120,23 +120,27 @@ class WorkerDeps:
     # one statement.
     claim: Coalescer[tuple[str, int], Record | None] = field(init=False)
 
-    # The attempts' ends announced together (one Redis pipeline), likewise.
-    announce: Coalescer[tuple[Finished, Sequence[ProgressWrite]], None] = field(init=False)
+    # The attempts' ends announced together (one Redis pipeline), likewise: each with its
+    # last progress snapshot and its events not yet logged.
+    announce: Coalescer[tuple[Finished, Sequence[ProgressWrite], Sequence[events.Event]], None] = (
+        field(init=False)
+    )
 
     def __post_init__(self) -> None:
         self.claim = Coalescer(self._claim_batch)
         self.announce = Coalescer(self._announce_batch)
 
     async def announce_all(self, finished: Sequence[Finished]) -> None:
-        await asyncio.gather(*(self.announce((one, ())) for one in finished))
+        await asyncio.gather(*(self.announce((one, (), ())) for one in finished))
 
     async def _announce_batch(
-        self, ends: Sequence[tuple[Finished, Sequence[ProgressWrite]]]
+        self, ends: Sequence[tuple[Finished, Sequence[ProgressWrite], Sequence[events.Event]]]
     ) -> list[None]:
         await announce_finished(
             self.resources.redis,
-            [finished for finished, _ in ends],
-            [write for _, writes in ends for write in writes],
+            [finished for finished, _, _ in ends],
+            [write for _, writes, _ in ends for write in writes],
+            [event for _, _, log in ends for event in log],
         )
         return [None] * len(ends)
 
@@ -167,7 +171,7 @@ class WorkerDeps:
                 logger.info(
                     "job %s: %s not started by its deadline; cancelled", row["id"], row["type"]
                 )
-            await self.announce_all([Finished.of_job(row, row["charged"]) for row in expired])
+            await self.announce_all([Finished.of_job(row) for row in expired])
         return [
             rows.get(job_id) if first[job_id] == index else None
             for index, (job_id, _) in enumerate(attempts)
@@ -209,7 +213,9 @@ async def run_attempt(deps: WorkerDeps, job_id: str, attempt: int) -> str:
         return "skipped"
     job = ClaimedJob.of(row)
     logger.info("job %s: %s attempt %d running", job_id, job.type, attempt)
-    progress = ProgressWriter(deps.resources.redis, job_id, settings.progress_ttl_seconds)
+    progress = ProgressWriter(
+        deps.resources.redis, job_id, settings.progress_ttl_seconds, started=row["document"]
+    )
     # The lease is renewed for as long as the attempt runs, its finish included.
     lease = _Lease(deps, job_id, attempt)
     work = asyncio.ensure_future(_attempt(deps, job, attempt, progress, lease))
@@ -373,7 +379,7 @@ async def _finish(
         )
     if row is None:
         return "superseded"
-    finished = Finished.of_job(row, row["charged"])
+    finished = Finished.of_job(row)
     elapsed = finished.completed_at - finished.created_at if finished.completed_at else None
     logger.info(
         "job %s: %s %s after %.1f s (attempt %d)%s",
@@ -386,7 +392,7 @@ async def _finish(
     )
     pending = progress.take_pending()
     writes = [] if pending is None else [(progress.key, pending, progress.ttl_seconds)]
-    await deps.announce((finished, writes))
+    await deps.announce((finished, writes, progress.take_events(pending)))
     return "done" if status == "DONE" else "failed"
 
 

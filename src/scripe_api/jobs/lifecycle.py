@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from scripe_api.db.pool import Record
+from scripe_api.jobs import events
 from scripe_api.jobs.notifications import CHANNEL
 from scripe_api.observability.metrics import (
     JOB_DURATION,
@@ -32,24 +33,32 @@ class Finished:
     completed_at: datetime | None
     # What the settlement charged (None: the job reserved nothing).
     charged_cents: int | None = None
+    # The ended job as GET shows it (JSON text): its `status` and `done` events.
+    document: str | None = None
 
     @classmethod
-    def of_job(cls, row: Record, charged_cents: int | None = None) -> Finished:
-        """From a row carrying `id, type, status, created_at, completed_at` by name."""
+    def of_job(cls, row: Record) -> Finished:
+        """From a row carrying `id, type, status, created_at, completed_at`, `charged` and
+        `document` by name."""
         return cls(
             row["id"],
             row["type"],
             row["status"],
             row["created_at"],
             row["completed_at"],
-            charged_cents,
+            row["charged"],
+            row["document"],
         )
 
 
 async def announce_finished(
-    redis: Redis, jobs: Sequence[Finished], writes: Sequence[tuple[str, bytes, int]] = ()
+    redis: Redis,
+    jobs: Sequence[Finished],
+    writes: Sequence[tuple[str, bytes, int]] = (),
+    log: Sequence[events.Event] = (),
 ) -> None:
-    """After the commit: count the jobs, wake their waiters; `writes` (key, value, TTL) go in
+    """After the commit: count the jobs, log their ends (`status` and `done` events, after
+    `log`, the attempts' last events) and wake their waiters; `writes` (key, value, TTL) go in
     the same round trip. A Redis failure loses notifications (waiters re-read at their
     deadline, or at once when the subscription drops), never a job."""
     for job in jobs:
@@ -59,12 +68,19 @@ async def announce_finished(
             JOB_DURATION.labels(type=job.type).observe(max(seconds, 0.0))
         if job.charged_cents:
             SPEND_RECONCILED_CENTS.inc(job.charged_cents)
-    if not jobs and not writes:
+    ends = [
+        events.Event(job.job_id, name, job.document)
+        for job in jobs
+        if job.document is not None
+        for name in (events.STATUS, events.DONE)
+    ]
+    if not jobs and not writes and not log:
         return
     try:
         async with redis.pipeline(transaction=False) as pipe:
             for key, value, ttl in writes:
                 pipe.set(key, value, ex=ttl)
+            events.append(pipe, [*log, *ends])
             for job in jobs:
                 pipe.publish(CHANNEL, job.job_id)
             await pipe.execute()

@@ -1,6 +1,6 @@
 """Completion notifications: whoever ends a job publishes its id (`jobs.lifecycle`); each API
 process holds ONE Redis subscription and fans notifications out to the requests waiting on
-those jobs."""
+those jobs. The same hub, on the event log's channel (`jobs.events`), wakes the event streams."""
 
 from __future__ import annotations
 
@@ -22,13 +22,18 @@ _RECONNECT_DELAY_SECONDS = 1.0
 class CompletionHub:
     """Waiters register before their final status read, so no completion is missed."""
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, channel: str = CHANNEL) -> None:
         # A client of its own, without a read timeout: the subscription idles between messages.
         self._redis = redis
+        self._channel = channel
         self._waiters: dict[str, set[asyncio.Event]] = {}
         self._listener: asyncio.Task[None] | None = None
         self._subscribed = asyncio.Event()
         self._closed = False
+
+    @property
+    def is_closed(self) -> bool:
+        return self._closed
 
     @property
     def is_listening(self) -> bool:
@@ -89,7 +94,7 @@ class CompletionHub:
         while not self._closed:
             pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
             try:
-                await pubsub.subscribe(CHANNEL)
+                await pubsub.subscribe(self._channel)
                 self._subscribed.set()
                 while not self._closed:
                     message = await pubsub.get_message(timeout=1.0)

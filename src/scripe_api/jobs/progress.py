@@ -1,4 +1,5 @@
-"""Progress snapshots in Redis (one key per job, 1 h TTL). Never touches Postgres.
+"""Progress snapshots in Redis (one key per job, 1 h TTL), each also a `progress` event in the
+job's log (`jobs.events`). Never touches Postgres.
 
 Progress is best effort: a Redis failure loses a snapshot, never a job. An attempt's snapshots
 are coalesced: at most one write per `interval` (the first `interval` after the attempt
@@ -18,6 +19,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from scripe_api.core.clock import format_timestamp, utc_now
+from scripe_api.jobs import events
 
 logger = logging.getLogger(__name__)
 
@@ -50,10 +52,19 @@ class ProgressWriter:
     """One attempt's progress, coalesced (see the module docstring)."""
 
     def __init__(
-        self, redis: Redis, job_id: str, ttl_seconds: int, interval: float = COALESCE_SECONDS
+        self,
+        redis: Redis,
+        job_id: str,
+        ttl_seconds: int,
+        interval: float = COALESCE_SECONDS,
+        started: str | None = None,
     ) -> None:
         self._redis = redis
+        self.job_id = job_id
         self.key = progress_key(job_id)
+        # The attempt's `status` event (the job as it started running), logged with the first
+        # write: with the attempt's end at the latest.
+        self._unlogged_status = started
         self.ttl_seconds = ttl_seconds
         self._interval = interval
         # The attempt's start counts as a write: a fast attempt writes only with its end.
@@ -74,6 +85,17 @@ class ProgressWriter:
         self._pending = value
         if self._flusher is None:
             self._flusher = loop.call_at(self._written_at + self._interval, self._flush_later)
+
+    def take_events(self, pending: bytes | None) -> list[events.Event]:
+        """The events not yet logged, `pending` (a snapshot taken with `take_pending`) last:
+        the caller logs them with the attempt's end."""
+        log = []
+        if self._unlogged_status is not None:
+            log.append(events.Event(self.job_id, events.STATUS, self._unlogged_status))
+            self._unlogged_status = None
+        if pending is not None:
+            log.append(events.Event(self.job_id, events.PROGRESS, pending.decode()))
+        return log
 
     def take_pending(self) -> bytes | None:
         """The snapshot not yet written (the caller writes it with the attempt's end)."""
@@ -99,6 +121,9 @@ class ProgressWriter:
 
     async def _write(self, value: bytes) -> None:
         try:
-            await self._redis.set(self.key, value, ex=self.ttl_seconds)
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.set(self.key, value, ex=self.ttl_seconds)
+                events.append(pipe, self.take_events(value))
+                await pipe.execute()
         except RedisError as error:
             logger.warning("progress write failed for %s: %s", self.key, type(error).__name__)

@@ -80,7 +80,8 @@ JOB_COST = f"""coalesce((SELECT json_build_object(
 # own update of the reservation.
 SETTLED_COST = f"""coalesce((SELECT json_build_object(
         'estimatedCents', s.estimate_cents, 'reservedCents', 0,
-        'actualCents', s.actual_cents, 'state', 'final') FROM settled s), {NO_COST})"""
+        'actualCents', s.actual_cents, 'state', 'final') FROM settled s WHERE s.job_id = j.id),
+    {NO_COST})"""
 
 
 def job_document(cost: str = JOB_COST) -> str:
@@ -100,6 +101,9 @@ def job_document(cost: str = JOB_COST) -> str:
 
 
 JOB_DOCUMENT = job_document()
+# The document of a job its own statement just ended (CTE `finished`, aliased `j`, with the
+# settlement `settled`): what the end's `status` and `done` events carry.
+ENDED_DOCUMENT = job_document(SETTLED_COST)
 
 # The columns a finished job reports back (metrics, notifications).
 FINISHED_COLUMNS = "id, workspace_id, type, status, created_at, completed_at"
@@ -123,7 +127,7 @@ WITH finished AS (
      WHERE workspace_id = $1 AND id = $2 AND status = 'QUEUED'
     RETURNING *
 ), {SETTLE_FINISHED}
-SELECT {FINISHED_COLUMNS_OF_J}, {job_document(SETTLED_COST)} AS document,
+SELECT {FINISHED_COLUMNS_OF_J}, {ENDED_DOCUMENT} AS document,
        (SELECT actual_cents FROM settled) AS charged
   FROM finished j
 """
@@ -146,8 +150,7 @@ WITH claimed AS (
              AND (j.deadline_at IS NULL OR j.deadline_at > now()))
             OR (j.status = 'RUNNING' AND j.attempt_count = w.attempt - 1
                 AND j.lease_expires_at < now()))
-    RETURNING j.id, j.attempt_count, j.workspace_id, j.project_id, j.type, j.key_mode, j.input,
-              j.created_at
+    RETURNING j.*
 )
 SELECT c.id, c.attempt_count, c.workspace_id, c.project_id, c.type, c.key_mode, c.input,
        c.created_at, p.id IS NOT NULL AS has_project, p.status AS project_status,
@@ -171,7 +174,9 @@ SELECT c.id, c.attempt_count, c.workspace_id, c.project_id, c.type, c.key_mode, 
               LIMIT 3) AS passages,
        (SELECT pc.output FROM provider_calls pc
          WHERE pc.job_id = c.id AND pc.state = 'completed' AND pc.output IS NOT NULL
-         ORDER BY pc.id DESC LIMIT 1) AS paid_output
+         ORDER BY pc.id DESC LIMIT 1) AS paid_output,
+       -- The job as it starts running: its `status` event.
+       (SELECT {JOB_DOCUMENT} FROM claimed j WHERE j.id = c.id) AS document
   FROM claimed c
   LEFT JOIN projects p ON p.id = c.project_id AND p.workspace_id = c.workspace_id
 """
@@ -191,11 +196,11 @@ WITH finished AS (
                      AND (cardinality($1::text[]) = 0 OR o.id = ANY($1::text[]))
                    ORDER BY o.deadline_at LIMIT $2)
        AND status = 'QUEUED' AND deadline_at <= now()
-    RETURNING {FINISHED_COLUMNS}
+    RETURNING *
 ), {SETTLE_FINISHED}
-SELECT {FINISHED_COLUMNS},
-       (SELECT s.actual_cents FROM settled s WHERE s.job_id = finished.id) AS charged
-  FROM finished
+SELECT {FINISHED_COLUMNS_OF_J}, {ENDED_DOCUMENT} AS document,
+       (SELECT s.actual_cents FROM settled s WHERE s.job_id = j.id) AS charged
+  FROM finished j
 """
 
 _HELD = "id = $1 AND status = 'RUNNING' AND attempt_count = $2"
@@ -218,9 +223,11 @@ WITH finished AS (
            error_message = 'The job''s worker was lost on all ' || $2 || ' attempts.',
            lease_expires_at = NULL, completed_at = {NOW_MS}, updated_at = {NOW_MS}
      WHERE {_HELD} AND lease_expires_at < now()
-    RETURNING {FINISHED_COLUMNS}
+    RETURNING *
 ), {SETTLE_FINISHED}
-SELECT {FINISHED_COLUMNS}, (SELECT actual_cents FROM settled) AS charged FROM finished
+SELECT {FINISHED_COLUMNS_OF_J}, {ENDED_DOCUMENT} AS document,
+       (SELECT actual_cents FROM settled) AS charged
+  FROM finished j
 """
 
 # The lock only spares a second sweep the same work: every repair is safe twice (claims and
@@ -459,7 +466,7 @@ WITH finished AS (
        SET status = $4, result = {result}, error_code = $5, error_message = $6,
            lease_expires_at = NULL, completed_at = {NOW_MS}, updated_at = {NOW_MS}
      WHERE {_HELD}
-    RETURNING {FINISHED_COLUMNS}, result
+    RETURNING *
 ), free_call AS (
     -- A provider that bills nothing (the offline generator on a live key): its call is in the
     -- ledger all the same, recorded with the finish.
@@ -469,5 +476,7 @@ WITH finished AS (
            now(), now()
       FROM finished f WHERE $7::jsonb IS NOT NULL
 ){outcome}, {SETTLE_FINISHED}
-SELECT {FINISHED_COLUMNS}, result, (SELECT actual_cents FROM settled) AS charged FROM finished
+SELECT {FINISHED_COLUMNS_OF_J}, j.result, {ENDED_DOCUMENT} AS document,
+       (SELECT actual_cents FROM settled) AS charged
+  FROM finished j
 """

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from starlette.responses import StreamingResponse
 
 from scripe_api.api.access import Access
 from scripe_api.api.dependencies import (
@@ -20,6 +21,7 @@ from scripe_api.core.errors import NotFound
 from scripe_api.jobs import service
 from scripe_api.jobs.errors import NotCancellable
 from scripe_api.jobs.schemas import JobRead
+from scripe_api.jobs.stream import JobStream, StreamSettings, resume_point
 
 router = APIRouter(route_class=GuardedRoute, tags=["jobs"])
 
@@ -102,6 +104,96 @@ async def get_job(
 ) -> Response:
     """One job with its freshest progress snapshot (while RUNNING). Poll about once a second."""
     return json_response(await service.get_job(services.database, principal, job_id, progress))
+
+
+_EVENT_STREAM_DOC = (
+    "Server-Sent Events, each with `id:` (the job's event sequence number), `event:` and "
+    "`data:` (JSON): `status` — the Job as `GET /v1/jobs/{jobId}` returns it, first on a fresh "
+    'connection and on every status change; `progress` — `{"progress", "message", '
+    '"updatedAt"}`; `done` — the ended Job (with its cost), after which the server closes the '
+    "stream. A comment line (`: keep-alive`) every 15 s while idle."
+)
+
+
+@router.get(
+    "/jobs/{jobId}/events",
+    summary="Follow a job's events (Server-Sent Events)",
+    response_class=StreamingResponse,
+    response_description="The job's events as `text/event-stream`.",
+    responses={
+        200: {
+            "content": {
+                "text/event-stream": {
+                    # One event of the stream (Open API 3.1 has no `itemSchema` yet).
+                    "schema": {
+                        "type": "object",
+                        "description": _EVENT_STREAM_DOC,
+                        "required": ["event", "data"],
+                        "properties": {
+                            "event": {"type": "string", "enum": ["status", "progress", "done"]},
+                            "data": {
+                                "type": "string",
+                                "contentMediaType": "application/json",
+                                "description": "The Job (`status`, `done`) or the progress "
+                                "snapshot (`progress`), as JSON.",
+                            },
+                            "id": {
+                                "type": "string",
+                                "description": "The job's event sequence number (1, 2, 3…).",
+                            },
+                            "retry": {"type": "integer", "minimum": 0},
+                        },
+                    },
+                    "example": 'id: 3\nevent: progress\ndata: {"progress": 0.4, "message": '
+                    '"Generating post", "updatedAt": "2026-05-15T08:21:03.500Z"}\n\n',
+                }
+            }
+        },
+        **error_responses(NotFound),
+    },
+    openapi_extra={
+        "parameters": [
+            {
+                "name": "Last-Event-ID",
+                "in": "header",
+                "required": False,
+                "description": "Resume after this event (what EventSource sends when it "
+                "reconnects); `starting_after` wins when both are sent.",
+                "schema": {"type": "string", "pattern": "^[0-9]{1,18}$"},
+            }
+        ]
+    },
+)
+async def get_job_events(
+    job_id: JobId,
+    principal: JobsLister,
+    services: ServicesDep,
+    request: Request,
+    starting_after: Annotated[
+        int | None,
+        Query(ge=0, le=10**18, description="Resume after this event id (wins over the header)."),
+    ] = None,
+) -> Response:
+    """A job's progress as it happens, for its whole life: `status`, `progress` and `done`
+    events, resumable from any event id (`Last-Event-ID` or `starting_after`) while the job
+    runs and for an hour after; later, the job's state is rebuilt from its row. Same scopes and
+    404 rules as `GET /v1/jobs/{jobId}`; at most 100 streams open at once per workspace
+    (`429 rate_limited` beyond)."""
+    settings = services.settings
+    stream = JobStream(
+        services.database,
+        services.resources.redis,
+        services.events,
+        StreamSettings(
+            settings.events_streams_per_workspace,
+            settings.events_keepalive_seconds,
+            settings.events_stream_max_seconds,
+        ),
+        principal,
+        job_id,
+        resume_point(request.headers.get("last-event-id"), starting_after),
+    )
+    return await stream.open()
 
 
 @router.post(

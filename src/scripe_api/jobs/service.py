@@ -137,7 +137,7 @@ async def cancel_job(uow: UnitOfWork, redis: Redis, principal: Principal, job_id
         # One line per job transition on the console, like the worker's (running, DONE, …).
         logger.info("job %s: cancelled while QUEUED", job_id)
         # A cancelled job is finished too: requests waiting on it answer now.
-        await announce_finished(redis, [Finished.of_job(row, row["charged"])])
+        await announce_finished(redis, [Finished.of_job(row)])
 
     uow.after_commit(announce)
     return b'{"data":' + document.encode() + b"}"

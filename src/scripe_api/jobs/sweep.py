@@ -46,7 +46,7 @@ async def sweep(deps: WorkerDeps) -> SweepReport:
             connection, settings.sweep_batch_size, settings.sweep_queued_grace_seconds
         )
     deliveries: list[Delivery] = []
-    finished = [Finished.of_job(row, row["charged"]) for row in expired]
+    finished = [Finished.of_job(row) for row in expired]
     retried = requeued = 0
     for job_id, attempt, status in candidates:
         if status == "QUEUED":
@@ -63,7 +63,7 @@ async def sweep(deps: WorkerDeps) -> SweepReport:
                 logger.exception("sweep could not end %s; next sweep retries", job_id)
                 continue
             if row is not None:
-                finished.append(Finished.of_job(row, row["charged"]))
+                finished.append(Finished.of_job(row))
     await deliver(deps.resources.redis, deliveries)
     await announce_finished(deps.resources.redis, finished)
     report = SweepReport(
