@@ -77,6 +77,8 @@ def make_settings(database_url: str, redis_url: str, **overrides: object) -> Set
         "worker_poll_delay_seconds": 0.02,
         "worker_shutdown_grace_seconds": 1,
         "estimate_refresh_seconds": 0,
+        # An event stream of a job that never ends must not hold a test for ten minutes.
+        "events_stream_max_seconds": 5.0,
     }
     values.update(overrides)
     return Settings.model_validate(values)

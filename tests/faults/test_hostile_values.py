@@ -194,7 +194,10 @@ async def target(
     factory = Factory(fault_sessionmaker, fault_settings)
     tenant = await factory.tenant(plan="ENTERPRISE")
     project = await factory.project(tenant.workspace.id)
-    app = create_app(fault_settings.model_copy(update={"wait_max_ms": 20}))
+    # Waits and event streams end fast: this client reads whole responses.
+    app = create_app(
+        fault_settings.model_copy(update={"wait_max_ms": 20, "events_stream_max_seconds": 0.05})
+    )
     engine = create_async_engine(fault_settings.database_url, pool_size=1)
     async with serve(app) as client:
         client.headers.update(tenant.headers)

@@ -35,6 +35,7 @@ from scripe_api.auth.principal import Principal
 from scripe_api.core.errors import InvalidRequest, NotFound, RateLimited
 from scripe_api.core.ids import new_request_id
 from scripe_api.core.redis_scripts import run_script, script_sha
+from scripe_api.db.base import can_exist
 from scripe_api.db.pool import Database
 from scripe_api.jobs import events, repository
 from scripe_api.jobs.notifications import CompletionHub
@@ -198,6 +199,8 @@ class JobStream:
     async def _current(self) -> tuple[str, str]:
         """The job's status and document as GET shows it (live progress while RUNNING)."""
         workspace_id = self._principal.workspace_id
+        if not can_exist(self._job_id):  # a NUL, a lone surrogate: no row has such an id
+            raise NotFound(f"Job '{self._job_id}' was not found.")
         row = await self._database.fetchrow(
             repository.READ_JOB_DOCUMENT, self._job_id, workspace_id, tenant=workspace_id
         )
