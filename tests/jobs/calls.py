@@ -35,6 +35,7 @@ JOB_FIELDS = {
     "estimatedCompletionMs",
     "deadlineAt",
     "cost",
+    "urls",
     "createdAt",
     "updatedAt",
 }

@@ -317,3 +317,28 @@ async def test_a_stream_ends_after_its_time_and_resumes_without_a_gap(
     assert rest[0].event == "status"
     assert rest[0].data["status"] == "RUNNING"
     assert rest[-1].event == "done"
+
+
+async def test_every_job_says_where_to_follow_it(
+    client: httpx.AsyncClient, factory: Factory, settings: Settings
+) -> None:
+    """`urls` (EVENTS.md §1): the job, its cancel and its events, followed as given."""
+    tenant = await factory.tenant()
+    project = await factory.project(tenant.workspace.id)
+    job = await submit_generation(client, tenant, project.id)
+    assert job["urls"] == {
+        "get": f"/v1/jobs/{job['id']}",
+        "cancel": f"/v1/jobs/{job['id']}/cancel",
+        "events": f"/v1/jobs/{job['id']}/events",
+    }
+    fetched = await client.get(job["urls"]["get"], headers=tenant.headers)
+    assert fetched.json()["data"] == job
+    listed = (await client.get("/v1/jobs", headers=tenant.headers)).json()["data"]
+    assert [row["urls"] for row in listed] == [job["urls"]]
+    async with served(settings) as url, httpx.AsyncClient(base_url=url) as plain:
+        async with plain.stream("GET", job["urls"]["events"], headers=tenant.headers) as events:
+            assert events.status_code == 200
+            assert (await SseReader(events).next()) is not None
+        cancelled = await plain.post(job["urls"]["cancel"], headers=tenant.headers)
+    assert cancelled.json()["data"]["urls"] == job["urls"]
+    assert cancelled.json()["data"]["status"] == "CANCELLED"

@@ -96,6 +96,8 @@ def job_document(cost: str = JOB_COST) -> str:
     j.error_message AS "errorMessage", j.attempt_count AS "attemptCount",
     j.estimated_completion_ms AS "estimatedCompletionMs",
     {_timestamp("j.deadline_at")} AS "deadlineAt", {cost} AS cost,
+    json_build_object('get', '/v1/jobs/' || j.id, 'cancel', '/v1/jobs/' || j.id || '/cancel',
+                      'events', '/v1/jobs/' || j.id || '/events') AS urls,
     {_timestamp("j.created_at")} AS "createdAt",
     {_timestamp("j.updated_at")} AS "updatedAt") d)"""
 

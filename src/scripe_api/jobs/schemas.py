@@ -62,6 +62,22 @@ class JobCost(ApiModel):
     )
 
 
+class JobUrls(ApiModel):
+    """Where to follow the job, as paths under the API's root."""
+
+    get: str = Field(
+        description="`GET` it: the job.", examples=["/v1/jobs/job_01J9ZA7Q1K6W4X2Y3Z5A6B7C8D"]
+    )
+    cancel: str = Field(
+        description="`POST` to it: cancel the job while QUEUED.",
+        examples=["/v1/jobs/job_01J9ZA7Q1K6W4X2Y3Z5A6B7C8D/cancel"],
+    )
+    events: str = Field(
+        description="`GET` it: the job's events as Server-Sent Events.",
+        examples=["/v1/jobs/job_01J9ZA7Q1K6W4X2Y3Z5A6B7C8D/events"],
+    )
+
+
 class _JobFields(ApiModel):
     """What every job has; `type` and `result` are its variant's."""
 
@@ -88,6 +104,7 @@ class _JobFields(ApiModel):
         "with `deadline_exceeded`. Null without one."
     )
     cost: JobCost
+    urls: JobUrls
     created_at: Timestamp
     updated_at: Timestamp
 
@@ -111,6 +128,11 @@ _RUNNING_EXAMPLE: JsonDict = {
     "estimatedCompletionMs": 25000,
     "deadlineAt": None,
     "cost": {"estimatedCents": 5, "reservedCents": 5, "actualCents": None, "state": "reserved"},
+    "urls": {
+        "get": "/v1/jobs/job_01J9ZA7Q1K6W4X2Y3Z5A6B7C8D",
+        "cancel": "/v1/jobs/job_01J9ZA7Q1K6W4X2Y3Z5A6B7C8D/cancel",
+        "events": "/v1/jobs/job_01J9ZA7Q1K6W4X2Y3Z5A6B7C8D/events",
+    },
     "createdAt": "2026-05-15T08:21:00.000Z",
     "updatedAt": "2026-05-15T08:21:03.500Z",
 }

@@ -40,6 +40,15 @@ def envelope(document: dict[str, Any]) -> bytes:
     return orjson.dumps({"data": document})
 
 
+def job_urls(job_id: str) -> dict[str, str]:
+    """Where to follow a job (paths under the API's root): the same on every Job."""
+    return {
+        "get": f"/v1/jobs/{job_id}",
+        "cancel": f"/v1/jobs/{job_id}/cancel",
+        "events": f"/v1/jobs/{job_id}/events",
+    }
+
+
 def queued_document(
     *,
     job_id: str,
@@ -75,6 +84,7 @@ def queued_document(
             "actualCents": None,
             "state": "reserved" if reserved_cents else "none",
         },
+        "urls": job_urls(job_id),
         "createdAt": created,
         "updatedAt": created,
     }
