@@ -342,3 +342,58 @@ async def test_every_job_says_where_to_follow_it(
         cancelled = await plain.post(job["urls"]["cancel"], headers=tenant.headers)
     assert cancelled.json()["data"]["urls"] == job["urls"]
     assert cancelled.json()["data"]["status"] == "CANCELLED"
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+async def test_five_hundred_streams_on_one_process(
+    client: httpx.AsyncClient, factory: Factory, settings: Settings
+) -> None:
+    """500 clients follow one job on one API process: each gets its status at once, then the
+    job's end, in bounded memory (the server and the 500 clients share this process)."""
+    tenant = await factory.tenant()
+    project = await factory.project(tenant.workspace.id)
+    job = await submit_generation(client, tenant, project.id)
+    many = settings.model_copy(
+        update={"events_streams_per_workspace": 600, "events_stream_max_seconds": 60.0}
+    )
+    opened = asyncio.Event()
+    ready = 0
+    before = _rss_mb()
+
+    async def follow(http: httpx.AsyncClient) -> list[Sse]:
+        nonlocal ready
+        path = f"/v1/jobs/{job['id']}/events"
+        async with http.stream("GET", path, headers=tenant.headers) as response:
+            assert response.status_code == 200
+            reader = SseReader(response)
+            first = await reader.next(within=60)
+            assert first is not None
+            ready += 1
+            if ready == 500:
+                opened.set()
+            return [first, *await reader.all(within=60)]
+
+    limits = httpx.Limits(max_connections=600, max_keepalive_connections=0)
+    async with (
+        served(many) as url,
+        httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as http,
+    ):
+        followers = [asyncio.create_task(follow(http)) for _ in range(500)]
+        await asyncio.wait_for(opened.wait(), 60)
+        grown = _rss_mb() - before
+        async with worker_deps(settings) as deps:
+            assert await run_attempt(deps, job["id"], 1) == "done"
+        streams = await asyncio.gather(*followers)
+    assert all(events[0].data["status"] == "QUEUED" for events in streams)
+    assert all(events[-1].event == "done" for events in streams)
+    assert len({tuple(event.id for event in events) for events in streams}) == 1
+    # What 500 open streams cost this process (server and clients both): reported, and bounded.
+    print(f"500 open streams: RSS grew {grown:.1f} MB")
+    assert grown < 150, grown

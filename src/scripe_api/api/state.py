@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from scripe_api.api.access import Gatekeeper
@@ -17,6 +18,9 @@ from scripe_api.jobs.queue import Queue
 from scripe_api.ratelimit.limiter import SlidingWindowLimiter
 from scripe_api.resources import Resources, create_redis
 from scripe_api.settings import Settings
+
+# Event streams reading their job's log at once, per process (a Redis pool holds 256).
+STREAM_READS = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +42,8 @@ class Services:
     completions: CompletionHub
     # Wakes the event streams (GET /v1/jobs/{jobId}/events) as their jobs' events are logged.
     events: CompletionHub
+    # How many of those streams read the log at once (see jobs.stream.StreamSettings).
+    stream_reads: asyncio.Semaphore
     pipeline: Collaborators
     queue: Queue
 
@@ -59,6 +65,7 @@ class Services:
             events=CompletionHub(
                 create_redis(settings, for_subscription=True), channel=job_events.CHANNEL
             ),
+            stream_reads=asyncio.Semaphore(STREAM_READS),
             pipeline=Collaborators(gatekeeper, resources.database, Policy.from_settings(settings)),
             queue=Queue(resources.redis),
         )

@@ -188,6 +188,7 @@ async def get_job_events(
             settings.events_streams_per_workspace,
             settings.events_keepalive_seconds,
             settings.events_stream_max_seconds,
+            services.stream_reads,
         ),
         principal,
         job_id,

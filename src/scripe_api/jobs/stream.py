@@ -73,6 +73,9 @@ class StreamSettings:
     cap_per_workspace: int
     keepalive_seconds: float
     max_seconds: float
+    # The process's streams read the log this many at a time: one event wakes every stream
+    # of its job at once, and a Redis pool has a bounded number of connections.
+    reads: asyncio.Semaphore
 
 
 def resume_point(last_event_id: str | None, starting_after: int | None) -> int | None:
@@ -158,7 +161,8 @@ class JobStream:
                         yield frame
                     return
                 try:
-                    logged, complete = await events.read_after(self._redis, self._job_id, after)
+                    async with self._settings.reads:
+                        logged, complete = await events.read_after(self._redis, self._job_id, after)
                 except (RedisError, OSError):
                     _, frames = await self._rebuilt(after)
                     for frame in frames:
