@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from scripe_api.observability.metrics import REGISTRY
 from scripe_api.settings import Settings
 from tests.apps import served
 from tests.cli.conftest import Cli, CliResult, free_port
@@ -29,6 +30,11 @@ def as_customer(cli: Cli, url: str, tenant: Tenant) -> dict[str, str]:
     return {**cli.env, "SCRIPE_URL": url, "SCRIPE_KEY": tenant.key}
 
 
+def _event_streams_served() -> float:
+    labels = {"method": "GET", "route": "/v1/jobs/{jobId}/events", "status": "200"}
+    return REGISTRY.get_sample_value("scripe_http_requests_total", labels) or 0.0
+
+
 def assert_no_key(result: CliResult, key: str) -> None:
     assert key not in result.stdout + result.stderr
     assert key[len("scripe_sk_live_") :] not in result.stdout + result.stderr
@@ -39,6 +45,7 @@ async def test_generate_wait_shows_progress_and_prints_the_post(
 ) -> None:
     tenant = await factory.tenant()
     project = await factory.project(tenant.workspace.id)
+    streams_before = _event_streams_served()
     async with running_worker(settings):
         result = await cli(
             "client",
@@ -51,6 +58,8 @@ async def test_generate_wait_shows_progress_and_prints_the_post(
             env=as_customer(cli, api_url, tenant),
         )
     result.assert_ok()
+    # The progress came from the job's event stream (the server runs in this process).
+    assert _event_streams_served() > streams_before
     async with httpx.AsyncClient(base_url=api_url, headers=tenant.headers) as http:
         jobs = (await http.get("/v1/jobs")).json()["data"]
         assert len(jobs) == 1  # one submission, whatever the client retried

@@ -6,6 +6,7 @@ message or the output, and any text shown to the user is scrubbed of it.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import time
@@ -102,6 +103,38 @@ class ScripeClient:
             cursor = page["pagination"]["next_cursor"]
             if not page["pagination"]["has_more"] or cursor is None:
                 return
+
+    def events(self, path: str, after: int | None) -> Iterator[tuple[int | None, str, Json]]:
+        """A Server-Sent Events stream's events — (id, event, data) — resumed after `after`,
+        until the server ends it. Raises CliError when the stream cannot be opened or breaks
+        (the caller falls back to polling)."""
+        headers = {"Accept": "text/event-stream"}
+        if after is not None:
+            headers["Last-Event-ID"] = str(after)
+        try:
+            with self._http.stream(
+                "GET", path, headers=headers, timeout=httpx.Timeout(TIMEOUT_SECONDS, read=60.0)
+            ) as response:
+                if response.status_code != 200:
+                    response.read()
+                    self._json(response)  # raises the API's error
+                    raise CliError(f"unexpected {response.status_code} from {path}")
+                fields: dict[str, str] = {}
+                for line in response.iter_lines():
+                    if line == "":
+                        if "data" in fields:
+                            raw_id = fields.get("id")
+                            yield (
+                                int(raw_id) if raw_id and raw_id.isdigit() else None,
+                                fields.get("event", "message"),
+                                json.loads(fields["data"]),
+                            )
+                        fields = {}
+                    elif not line.startswith(":"):
+                        name, _, value = line.partition(":")
+                        fields[name] = value.removeprefix(" ")
+        except (httpx.TransportError, json.JSONDecodeError) as error:
+            raise CliError(f"the event stream of {path} broke: {type(error).__name__}") from None
 
     def _request(
         self,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -35,7 +36,9 @@ app = typer.Typer(
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 TERMINAL = frozenset({"DONE", "FAILED", "CANCELLED"})
-# §4.5: poll once a second, backing off to every 5 s once a job has taken 30 s.
+# §4.5: poll once a second, backing off to every 5 s once a job has taken 30 s — when the job's
+# event stream cannot be followed (it is followed first, reconnecting up to MAX_STREAMS times).
+MAX_STREAMS = 100
 POLL_SECONDS = 1.0
 SLOW_POLL_SECONDS = 5.0
 SLOW_AFTER_SECONDS = 30.0
@@ -197,6 +200,8 @@ def _follow(api: ScripeClient, job: Json, *, show_progress: bool) -> Json:
     started = time.monotonic()
     with progress:
         task = progress.add_task("", total=1.0, job_id=job["id"], status=job["status"])
+        _draw(progress, task, job)
+        job = _stream(api, job, lambda current: _draw(progress, task, current))
         while True:
             _draw(progress, task, job)
             if job["status"] in TERMINAL:
@@ -204,6 +209,35 @@ def _follow(api: ScripeClient, job: Json, *, show_progress: bool) -> Json:
             slow = time.monotonic() - started > SLOW_AFTER_SECONDS
             time.sleep(SLOW_POLL_SECONDS if slow else POLL_SECONDS)
             job = api.get(f"/v1/jobs/{job['id']}")["data"]
+
+
+def _events_path(job: Json) -> str:
+    urls = job.get("urls") or {}
+    return str(urls.get("events") or f"/v1/jobs/{job['id']}/events")
+
+
+def _stream(api: ScripeClient, job: Json, draw: Callable[[Json], None]) -> Json:
+    """Follow the job's event stream until its `done`, reconnecting where it left off when
+    the server ends a stream early (its time is up, it shuts down). The job as last seen; the
+    caller polls from there if the stream could not be followed to the end."""
+    after: int | None = None
+    for _ in range(MAX_STREAMS):
+        ended = False
+        try:
+            for seq, name, data in api.events(_events_path(job), after):
+                after = seq if seq is not None else after
+                if name in ("status", "done"):
+                    job = data
+                elif name == "progress":
+                    job = {**job, "progress": data}
+                draw(job)
+                ended = name == "done"
+        except CliError:
+            return job
+        if ended or job["status"] in TERMINAL:
+            return job
+        time.sleep(POLL_SECONDS)
+    return job
 
 
 def _draw(progress: Progress, task: TaskID, job: Json) -> None:
