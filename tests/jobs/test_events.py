@@ -100,12 +100,16 @@ async def stream(
         yield SseReader(rsp)
 
 
+async def _queued_job(client: httpx.AsyncClient, factory: Factory) -> tuple[Tenant, dict[str, Any]]:
+    tenant = await factory.tenant()
+    project = await factory.project(tenant.workspace.id)
+    return tenant, await submit_generation(client, tenant, project.id)
+
+
 async def _done_job(
     client: httpx.AsyncClient, factory: Factory, settings: Settings
 ) -> tuple[Tenant, dict[str, Any]]:
-    tenant = await factory.tenant()
-    project = await factory.project(tenant.workspace.id)
-    job = await submit_generation(client, tenant, project.id)
+    tenant, job = await _queued_job(client, factory)
     async with worker_deps(settings) as deps:
         assert await run_attempt(deps, job["id"], 1) == "done"
     return tenant, await get_job(client, tenant, job["id"])
@@ -114,9 +118,7 @@ async def _done_job(
 async def test_a_job_streams_from_queued_to_done_live(
     client: httpx.AsyncClient, factory: Factory, settings: Settings
 ) -> None:
-    tenant = await factory.tenant()
-    project = await factory.project(tenant.workspace.id)
-    job = await submit_generation(client, tenant, project.id)
+    tenant, job = await _queued_job(client, factory)
     async with served(settings) as url, stream(url, tenant, job["id"]) as reader:
         first = await reader.next()
         assert first is not None
@@ -225,9 +227,7 @@ async def test_with_redis_down_the_stream_opens_from_postgres(
 async def test_idle_streams_get_keep_alive_comments(
     client: httpx.AsyncClient, factory: Factory, settings: Settings
 ) -> None:
-    tenant = await factory.tenant()
-    project = await factory.project(tenant.workspace.id)
-    job = await submit_generation(client, tenant, project.id)
+    tenant, job = await _queued_job(client, factory)
     brisk = settings.model_copy(update={"events_keepalive_seconds": 0.05})
     async with served(brisk) as url, stream(url, tenant, job["id"]) as reader:
         assert await reader.next() is not None
@@ -284,9 +284,7 @@ async def test_the_stream_answers_like_get_job_for_foreign_and_bad_requests(
 async def test_shutdown_ends_every_stream_with_a_status(
     client: httpx.AsyncClient, factory: Factory, settings: Settings
 ) -> None:
-    tenant = await factory.tenant()
-    project = await factory.project(tenant.workspace.id)
-    job = await submit_generation(client, tenant, project.id)
+    tenant, job = await _queued_job(client, factory)
     app = create_app(settings)
     async with served(settings, app) as url, stream(url, tenant, job["id"]) as reader:
         assert await reader.next() is not None
@@ -298,9 +296,7 @@ async def test_shutdown_ends_every_stream_with_a_status(
 async def test_a_stream_ends_after_its_time_and_resumes_without_a_gap(
     client: httpx.AsyncClient, factory: Factory, settings: Settings
 ) -> None:
-    tenant = await factory.tenant()
-    project = await factory.project(tenant.workspace.id)
-    job = await submit_generation(client, tenant, project.id)
+    tenant, job = await _queued_job(client, factory)
     short = settings.model_copy(update={"events_stream_max_seconds": 0.2})
     async with served(short) as url:
         async with stream(url, tenant, job["id"]) as reader:
@@ -323,9 +319,7 @@ async def test_every_job_says_where_to_follow_it(
     client: httpx.AsyncClient, factory: Factory, settings: Settings
 ) -> None:
     """`urls` (EVENTS.md §1): the job, its cancel and its events, followed as given."""
-    tenant = await factory.tenant()
-    project = await factory.project(tenant.workspace.id)
-    job = await submit_generation(client, tenant, project.id)
+    tenant, job = await _queued_job(client, factory)
     assert job["urls"] == {
         "get": f"/v1/jobs/{job['id']}",
         "cancel": f"/v1/jobs/{job['id']}/cancel",
@@ -357,9 +351,7 @@ async def test_five_hundred_streams_on_one_process(
 ) -> None:
     """500 clients follow one job on one API process: each gets its status at once, then the
     job's end, in bounded memory (the server and the 500 clients share this process)."""
-    tenant = await factory.tenant()
-    project = await factory.project(tenant.workspace.id)
-    job = await submit_generation(client, tenant, project.id)
+    tenant, job = await _queued_job(client, factory)
     many = settings.model_copy(
         update={"events_streams_per_workspace": 600, "events_stream_max_seconds": 60.0}
     )
