@@ -389,3 +389,21 @@ async def test_five_hundred_streams_on_one_process(
     # What 500 open streams cost this process (server and clients both): reported, and bounded.
     print(f"500 open streams: RSS grew {grown:.1f} MB")
     assert grown < 150, grown
+
+
+async def test_an_id_the_log_never_gave_gets_the_state_once_then_live_events(
+    client: httpx.AsyncClient, factory: Factory, settings: Settings
+) -> None:
+    """A client that sends an id beyond the log (a job queued, no event yet): the job's status
+    once, numbered with the log's end, then the job's events as they come — not a loop."""
+    tenant, job = await _queued_job(client, factory)
+    async with served(settings) as url, stream(url, tenant, job["id"], last_event_id=7) as r:
+        first = await r.next()
+        assert first is not None
+        assert (first.event, first.id, first.data["status"]) == ("status", 0, "QUEUED")
+        async with worker_deps(settings) as deps:
+            assert await run_attempt(deps, job["id"], 1) == "done"
+        rest = await r.all()
+    assert [event.id for event in rest] == list(range(1, len(rest) + 1))
+    assert rest[0].data["status"] == "RUNNING"
+    assert rest[-1].event == "done"

@@ -87,9 +87,10 @@ class Logged:
     data: str
 
 
-async def read_after(redis: Redis, job_id: str, after: int) -> tuple[list[Logged], bool]:
-    """The job's events after `after`, and whether the log still holds every one of them
-    (False: the log is gone, or trimmed past `after`)."""
+async def read_after(redis: Redis, job_id: str, after: int) -> tuple[list[Logged], bool, int]:
+    """The job's events after `after`; whether the log holds every event after `after` (False:
+    the log is gone, trimmed past `after`, or behind it — an id this log never gave); and the
+    log's last id (0: no log)."""
     async with redis.pipeline(transaction=False) as pipe:
         pipe.xrange(events_key(job_id), f"{after + 1}-0", "+")
         pipe.get(sequence_key(job_id))
@@ -98,11 +99,11 @@ async def read_after(redis: Redis, job_id: str, after: int) -> tuple[list[Logged
         Logged(int(entry_id.split(b"-", 1)[0]), fields[b"event"].decode(), fields[b"data"].decode())
         for entry_id, fields in entries
     ]
-    if last is None:
-        # No log (never written, or expired): complete only for a client that saw nothing.
-        return logged, after == 0
-    complete = int(last) <= after or (bool(logged) and logged[0].seq == after + 1)
-    return logged, complete
+    end = int(last) if last is not None else 0
+    if end <= after:
+        # Nothing new: fine when the client is at the log's end, not when it claims more.
+        return logged, end == after, end
+    return logged, bool(logged) and logged[0].seq == after + 1, end
 
 
 async def last_sequence(redis: Redis, job_id: str) -> int:

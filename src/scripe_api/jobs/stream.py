@@ -162,22 +162,24 @@ class JobStream:
                     return
                 try:
                     async with self._settings.reads:
-                        logged, complete = await events.read_after(self._redis, self._job_id, after)
+                        logged, complete, end = await events.read_after(
+                            self._redis, self._job_id, after
+                        )
                 except (RedisError, OSError):
                     _, frames = await self._rebuilt(after)
                     for frame in frames:
                         yield frame
                     return
                 if not complete:
-                    # The log lost what the client missed: the job's state from Postgres, then
-                    # live again from the log's end.
-                    last = max(after, logged[-1].seq if logged else 0)
-                    ended, frames = await self._rebuilt(last)
+                    # The log lost what the client missed (or never gave the id it sent): the
+                    # job's state from Postgres, numbered with the log's end, then live again
+                    # from there.
+                    ended, frames = await self._rebuilt(end)
                     for frame in frames:
                         yield frame
                     if ended:
                         return
-                    after = last
+                    after = end
                     continue
                 for event in logged:
                     yield _frame(event.seq, event.name, event.data)
