@@ -129,5 +129,7 @@ async def claim_and_die(database: Database, job_id: str, attempt: int, lease: ti
     """What a worker that dies right after claiming leaves behind: the claim, committed, and
     never a heartbeat. False when the claim did not match (status, attempt or lease)."""
     async with database.connection() as connection:
-        claimed = await repository.claim(connection, job_id, attempt, lease.total_seconds())
-    return claimed is not None
+        claimed = await repository.claim_attempts(
+            connection, [(job_id, attempt)], lease.total_seconds()
+        )
+    return job_id in claimed

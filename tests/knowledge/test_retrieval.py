@@ -56,7 +56,7 @@ async def claimed_generation(
             None,
             utc_now(),
         )
-        row = await jobs.claim(connection, job_id, 1, 60.0)
+        row = (await jobs.claim_attempts(connection, [(job_id, 1)], 60.0)).get(job_id)
     assert row is not None
     return ClaimedJob.of(row)
 

@@ -2,10 +2,10 @@
 
 Each job's events live in a Redis stream, `scripe:job:{id}:events`, with ids `<seq>-0` where
 `seq` (1, 2, 3…) is the job's own sequence number, the SSE `id:`. Every append refreshes a TTL
-(`job_events_ttl_seconds`, an hour by default), so the log lasts while the job runs and an hour
-after its last event; the stream is capped (about `MAX_EVENTS` entries). Each append is
-published on `CHANNEL` with the job's id, so the API processes relay it at once (one
-subscription per process, `notifications.CompletionHub`).
+(`TTL_SECONDS`, an hour), so the log lasts while the job runs and an hour after its last
+event; the stream is capped (about `MAX_EVENTS` entries). Each append is published on `CHANNEL`
+with the job's id, so the API processes relay it at once (one subscription per process,
+`notifications.CompletionHub`).
 
 Events: `status` (data: the Job as GET returns it) when a job starts running and when it ends,
 `progress` (`{"progress", "message", "updatedAt"}`) as snapshots are written, and `done` (the

@@ -165,7 +165,7 @@ class WorkerDeps:
                 async with self.resources.database.connection() as connection:
                     expired = await repository.expire_overdue(connection, late)
             except Exception:
-                logger.exception("jobs %s: deadline check failed; the sweep will", late)
+                logger.exception("jobs %s: deadline check failed; the sweep will do it", late)
         if expired:
             for row in expired:
                 logger.info(

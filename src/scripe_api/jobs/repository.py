@@ -402,13 +402,6 @@ async def claim_attempts(
     return {row["id"]: row for row in rows}
 
 
-async def claim(
-    connection: Connection, job_id: str, attempt: int, lease_seconds: float
-) -> Record | None:
-    """Claim one attempt: its row, or None when the claim did not match."""
-    return (await claim_attempts(connection, [(job_id, attempt)], lease_seconds)).get(job_id)
-
-
 async def expire_overdue(
     connection: Connection, job_ids: Sequence[str] = (), limit: int = 1000
 ) -> Sequence[Record]:
