@@ -79,6 +79,11 @@ def make_settings(database_url: str, redis_url: str, **overrides: object) -> Set
         "estimate_refresh_seconds": 0,
         # An event stream of a job that never ends must not hold a test for ten minutes.
         "events_stream_max_seconds": 5.0,
+        # Webhooks: retries in fractions of a second, receivers on loopback (allowed in tests).
+        "webhook_poll_seconds": 0.05,
+        "webhook_retry_schedule_seconds": [0.1, 0.2, 0.3, 0.4, 0.5],
+        "webhook_timeout_seconds": 2.0,
+        "webhook_lease_seconds": 3.0,
     }
     values.update(overrides)
     return Settings.model_validate(values)

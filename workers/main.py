@@ -1,4 +1,5 @@
-"""The arq worker: job attempts plus the sweep cron, tuned so the queue is not the bottleneck.
+"""The arq worker: job attempts, the webhook dispatcher and the sweep cron, tuned so the queue
+is not the bottleneck.
 
 `create_worker(settings)` is used by `scripe-api worker`, by `scripe-api dev` (in process) and by
 tests (with a scripted provider registered through `providers`).
@@ -22,8 +23,10 @@ from scripe_api.jobs.queue import RUN_JOB, take_due
 from scripe_api.observability.metrics import REGISTRY
 from scripe_api.providers.registry import ProviderRegistry
 from scripe_api.settings import Settings
+from scripe_api.webhooks.dispatcher import Dispatcher
 from workers.context import build_deps
 from workers.jobs.purge_idempotency import purge_idempotency
+from workers.jobs.purge_webhooks import purge_webhooks
 from workers.jobs.run_job import run_job
 from workers.jobs.sweep_jobs import sweep_jobs
 
@@ -144,8 +147,14 @@ def create_worker(
     burst: bool = False,
 ) -> ScripeWorker:
     deps = build_deps(settings, providers)
+    dispatcher = Dispatcher(deps.resources)
+    deps.webhooks_queued = dispatcher.wake
+
+    async def on_startup(ctx: dict[str, Any]) -> None:
+        dispatcher.start()
 
     async def on_shutdown(ctx: dict[str, Any]) -> None:
+        await dispatcher.stop()
         await deps.resources.close()
 
     interval = settings.sweep_interval_seconds
@@ -161,6 +170,14 @@ def create_worker(
                 timeout=max(interval * 4, 30),
             ),
             cron(
+                purge_webhooks,
+                name="purge_webhooks",
+                minute=_PURGE_MINUTES,
+                second=30,
+                unique=True,
+                timeout=300,
+            ),
+            cron(
                 purge_idempotency,
                 name="purge_idempotency",
                 minute=_PURGE_MINUTES,
@@ -170,7 +187,8 @@ def create_worker(
             ),
         ],
         redis_pool=deps.resources.redis,
-        ctx={"deps": deps},
+        ctx={"deps": deps, "webhooks": dispatcher},
+        on_startup=on_startup,
         on_shutdown=on_shutdown,
         max_jobs=settings.worker_max_jobs,
         poll_delay=settings.worker_poll_delay_seconds,

@@ -333,6 +333,57 @@ class Settings(BaseSettings):
         description="An event stream ends after this long (a last `status` first); the client "
         "reconnects with Last-Event-ID and misses nothing. Bounds a connection's life.",
     )
+    events_token_ttl_seconds: int = Field(
+        3600,
+        ge=1,
+        le=86_400,
+        description="How long a token from POST /v1/jobs/{jobId}/events/token opens that job's "
+        "event stream (`?token=`, for a browser's EventSource, which cannot send a key).",
+    )
+    webhook_retry_schedule_seconds: list[float] = Field(
+        [5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400],
+        min_length=1,
+        description="Delays before each retry of a failed webhook delivery (±10 % jitter); "
+        "after the last, the delivery is `failed`.",
+    )
+    webhook_timeout_seconds: float = Field(
+        15.0, gt=0, description="A webhook receiver's time to answer a delivery."
+    )
+    webhook_disable_after_seconds: float = Field(
+        5 * 86400.0,
+        gt=0,
+        description="An endpoint whose every delivery has failed this long is disabled "
+        "(`disabledReason: failing`).",
+    )
+    webhook_secret_overlap_seconds: float = Field(
+        86400.0,
+        ge=0,
+        description="After a secret rotation, deliveries are signed with the old secret too "
+        "for this long.",
+    )
+    webhook_allow_private_urls: bool | None = Field(
+        None,
+        description="Allow `http` and private (loopback, RFC 1918…) receiver addresses. "
+        "Unset: allowed in dev and test only.",
+    )
+    webhook_poll_seconds: float = Field(
+        1.0, gt=0, description="The webhook dispatcher looks for due deliveries this often."
+    )
+    webhook_concurrency: int = Field(
+        64, ge=1, description="Deliveries one worker process sends at once."
+    )
+    webhook_endpoint_concurrency: int = Field(
+        4, ge=1, description="Deliveries in flight to one endpoint at once."
+    )
+    webhook_lease_seconds: float = Field(
+        60.0,
+        gt=0,
+        description="A delivery's sender holds it this long (more than the timeout); one that "
+        "dies is sent again after it.",
+    )
+    webhook_retention_days: int = Field(
+        30, ge=1, description="Webhook events and their deliveries are kept this long."
+    )
     provider_concurrency: int = Field(
         8, ge=1, description="Provider calls one worker process makes at once."
     )
@@ -395,6 +446,12 @@ class Settings(BaseSettings):
     @property
     def current_version(self) -> str:
         return self.accepted_versions[0]
+
+    @property
+    def webhook_private_urls_allowed(self) -> bool:
+        if self.webhook_allow_private_urls is not None:
+            return self.webhook_allow_private_urls
+        return self.env != "production"
 
     def secrets_newest_first(self) -> list[tuple[int, bytes]]:
         """Active secret versions, current first, as raw bytes for HMAC."""

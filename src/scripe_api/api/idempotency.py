@@ -12,7 +12,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
@@ -21,6 +21,7 @@ from starlette.routing import replace_params
 from scripe_api.api.rendering import render, response_of
 from scripe_api.core.canonical_json import canonical_json
 from scripe_api.core.errors import AppError, error_body
+from scripe_api.core.sealing import Sealer
 from scripe_api.db.pool import Connection, Database
 from scripe_api.db.transaction import UnitOfWork
 from scripe_api.idempotency import service
@@ -64,6 +65,17 @@ def keyed_request(request: Request, route: APIRoute, workspace_id: str) -> Keyed
     )
 
 
+SEALED_ATTRIBUTE = "__scripe_sealed_replay__"
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
+
+
+def sealed_replay(endpoint: Endpoint) -> Endpoint:
+    """Marks an operation whose response carries a secret (a webhook signing secret): its
+    Idempotency-Key record keeps the response sealed with the server secret, never in clear."""
+    setattr(endpoint, SEALED_ATTRIBUTE, True)
+    return endpoint
+
+
 def route_template(request: Request, route: APIRoute) -> str:
     """The route's path template with the prefixes it was included under ("/v1/posts/{postId}").
 
@@ -103,7 +115,8 @@ async def run_once(
     if isinstance(outcome, StoredResponse):
         return replay(request, outcome)
     mark_first(request)
-    run = _ClaimedRun(route, uow, outcome, database, request.state.request_id)
+    sealer = policy.sealer if getattr(route.endpoint, SEALED_ATTRIBUTE, False) else None
+    run = _ClaimedRun(route, uow, outcome, database, request.state.request_id, sealer)
     return await run.execute(operation)
 
 
@@ -117,6 +130,7 @@ class _ClaimedRun:
     claim: Claim
     database: Database
     request_id: str
+    sealer: Sealer | None = None
     committed: StoredResponse | None = None
     committed_result: object = None
 
@@ -143,7 +157,7 @@ class _ClaimedRun:
 
     async def _record(self, connection: Connection, result: object) -> None:
         response = await render(self.route, result)
-        await service.complete(connection, self.claim, response)
+        await service.complete(connection, self.claim, response, self.sealer)
         self.committed, self.committed_result = response, result
 
     async def _settle(self, error: Exception) -> None:

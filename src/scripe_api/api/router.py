@@ -12,6 +12,7 @@ from scripe_api.knowledge.routes import router as knowledge_router
 from scripe_api.notes.routes import router as notes_router
 from scripe_api.posts.routes import router as posts_router
 from scripe_api.projects.routes import router as projects_router
+from scripe_api.webhooks.routes import router as webhooks_router
 from scripe_api.workspaces.routes import router as workspaces_router
 
 
@@ -27,6 +28,7 @@ def include_routers(app: FastAPI) -> None:
         notes_router,
         knowledge_router,
         jobs_router,
+        webhooks_router,
     )
     for router in routers:
         v1.include_router(router)

@@ -25,6 +25,11 @@ TimestampMs = TIMESTAMP(timezone=True, precision=3)
 NOW_MS = "date_trunc('milliseconds', now())"
 
 
+def timestamp_sql(column: str) -> str:
+    """A timestamp as the API writes it (2026-05-15T08:21:00.000Z), rendered by Postgres."""
+    return f"""to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')"""
+
+
 def can_exist(identifier: str) -> bool:
     """False for an id no row can have: Postgres text holds neither NUL nor a lone surrogate
     (which a JSON body can carry as `\\ud800`), so such an id (opaque, never pattern-validated)

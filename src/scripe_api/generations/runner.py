@@ -10,6 +10,7 @@ from scripe_api.core.clock import utc_now
 from scripe_api.core.ids import new_id
 from scripe_api.jobs.errors import JobFailure
 from scripe_api.jobs.execution import ClaimedJob, Outcome, Progress, WorkerDeps
+from scripe_api.posts import repository as posts_repository
 from scripe_api.providers.base import (
     LINKEDIN_MAX_CHARS,
     GeneratedPost,
@@ -21,17 +22,7 @@ from scripe_api.spend import service as spend
 
 TITLE_MAX_CHARS = 500
 
-# The post, written with the finish (only when the attempt still holds the job). A schedule
-# that passed by the time the post is saved makes a draft, never a post scheduled in the past.
-SAVE_POST = """, post AS (
-    INSERT INTO posts (id, workspace_id, project_id, job_id, status, platform, content_type,
-                       title, content, scheduled_at, created_at)
-    SELECT $8, f.workspace_id, $9, f.id,
-           CASE WHEN $10::timestamptz > now() THEN 'scheduled' ELSE 'draft' END,
-           'LINKEDIN', $11, $12, $13,
-           CASE WHEN $10::timestamptz > now() THEN $10::timestamptz END, $14
-      FROM finished f
-)"""
+SAVE_POST = posts_repository.SAVE_GENERATED_POST
 POST_RESULT = (
     "coalesce($3::jsonb, '{}'::jsonb) || jsonb_build_object('postId', $8::text)"
     " || CASE WHEN $10::timestamptz <= now() THEN '{\"scheduleSkipped\": true}'::jsonb"

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from scripe_api.core.errors import AppError, error_body
+from scripe_api.core.sealing import Sealer
 from scripe_api.db.pool import Connection, Database
 from scripe_api.idempotency import repository
 from scripe_api.idempotency.errors import IdempotencyKeyConflict, IdempotencyKeyInUse
@@ -25,12 +26,18 @@ _RECORDED_STATUSES = frozenset({404, 422})
 _RECORDED_CODES = frozenset({"not_cancellable"})
 
 
+# A recorded body that carries a secret is kept sealed (`core.sealing`), marked by this prefix.
+SEALED_PREFIX = "sealed:"
+
+
 @dataclass(frozen=True)
 class Policy:
     lock_seconds: float
     window_seconds: float
     wait_seconds: float
     poll_seconds: float
+    # Seals the recorded responses of operations that answer with a secret.
+    sealer: Sealer | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Policy:
@@ -39,6 +46,7 @@ class Policy:
             window_seconds=settings.idempotency_window_hours * 3600,
             wait_seconds=settings.idempotency_wait_seconds,
             poll_seconds=settings.idempotency_poll_seconds,
+            sealer=Sealer(settings.secrets_newest_first(), b"scripe-idempotency-responses"),
         )
 
 
@@ -130,31 +138,42 @@ async def _attempt(
     if record.fingerprint != request_fingerprint:
         raise IdempotencyKeyConflict()
     if record.state == "completed":
-        return _stored(record)
+        return _stored(record, policy)
     if record.is_locked or record.locked_until is None:
         return None
     token = await repository.take_over(connection, key, record.locked_until, policy.lock_seconds)
     return None if token is None else Claim(key, token)
 
 
-def _stored(record: LiveRecord) -> StoredResponse:
+def _stored(record: LiveRecord, policy: Policy) -> StoredResponse:
     assert record.response_status is not None
     assert record.response_body is not None
-    return StoredResponse(
-        record.response_status,
-        record.response_body.encode(),
-        dict(record.response_headers or {}),
-    )
+    body = record.response_body
+    if body.startswith(SEALED_PREFIX):
+        assert policy.sealer is not None
+        raw = policy.sealer.unseal(body.removeprefix(SEALED_PREFIX))
+    else:
+        raw = body.encode()
+    return StoredResponse(record.response_status, raw, dict(record.response_headers or {}))
 
 
-async def complete(connection: Connection, claim: Claim, response: StoredResponse) -> None:
-    """Record `response` in the operation's own transaction (the caller commits both)."""
+async def complete(
+    connection: Connection,
+    claim: Claim,
+    response: StoredResponse,
+    sealer: Sealer | None = None,
+) -> None:
+    """Record `response` in the operation's own transaction (the caller commits both); sealed
+    with `sealer` when given (a response that carries a secret)."""
+    body = response.body.decode()
+    if sealer is not None:
+        body = SEALED_PREFIX + sealer.seal(response.body)
     is_ours = await repository.complete(
         connection,
         claim.key,
         claim.token,
         status=response.status,
-        body=response.body.decode(),
+        body=body,
         headers=response.headers,
     )
     if not is_ours:

@@ -116,6 +116,8 @@ class WorkerDeps:
     providers: ProviderRegistry
     handlers: dict[str, Handler] = field(default_factory=dict)
     provider_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(8))
+    # Called when a job's end queued webhook deliveries (wakes this process's dispatcher).
+    webhooks_queued: Callable[[], None] = field(default=lambda: None)
     # The attempts' claims: those that arrive together (a poll's jobs start together) share
     # one statement.
     claim: Coalescer[tuple[str, int], Record | None] = field(init=False)
@@ -379,6 +381,8 @@ async def _finish(
         )
     if row is None:
         return "superseded"
+    if row["webhooks"]:
+        deps.webhooks_queued()
     finished = Finished.of_job(row)
     elapsed = finished.completed_at - finished.created_at if finished.completed_at else None
     logger.info(

@@ -16,8 +16,10 @@ workspace (a foreign id is simply not found). Each statement says which guarante
 - DEFER_ATTEMPT: after a transient failure the job stays RUNNING; attempt n+1 may claim it once
   the backoff has passed (the lease column then means "not before").
 - finish_statement: RUNNING → DONE/FAILED for the attempt that holds the job, the outcome (a
-  post, a document) and the spend settlement in the same statement: all or nothing, once.
-- FAIL_EXHAUSTED: the worker of the last allowed attempt died: FAILED attempts_exhausted.
+  post, a document), the spend settlement and the webhook events (outbox) in the same
+  statement: all or nothing, once.
+- FAIL_EXHAUSTED: the worker of the last allowed attempt died: FAILED attempts_exhausted (and
+  its `job.failed` event).
 - SWEEP_CANDIDATES: under the sweep's advisory lock, the expired leases and the QUEUED jobs
   whose enqueue may have been lost.
 """
@@ -29,11 +31,12 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from scripe_api.core.filters import DateRange
-from scripe_api.db.base import NOW_MS, can_exist
+from scripe_api.db.base import NOW_MS, can_exist, timestamp_sql
 from scripe_api.db.models.job import JOB_TYPES
 from scripe_api.db.pool import Connection, Record
 from scripe_api.providers.vocabulary import STOPWORDS
 from scripe_api.spend.repository import SETTLE_FINISHED
+from scripe_api.webhooks.outbox import job_end_source, outbox_ctes
 
 # One sweep at a time across all workers (pg_try_advisory_xact_lock key).
 SWEEP_LOCK_KEY = 0x5C819E
@@ -58,11 +61,6 @@ JOB_COLUMNS = (
     CREATED_AT,
     UPDATED_AT,
 ) = range(13)
-
-
-def _timestamp(column: str) -> str:
-    """A timestamp as the API writes it (2026-05-15T08:21:00.000Z), rendered by Postgres."""
-    return f"""to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')"""
 
 
 # What a job costs (EVENTS.md §2), from its spend reservation: `reserved` while it holds one,
@@ -90,22 +88,25 @@ def job_document(cost: str = JOB_COST) -> str:
     `views.queued_document`."""
     return f"""(SELECT row_to_json(d)::text FROM (SELECT
     j.id, j.type, j.status, j.project_id AS "projectId",
-    {_timestamp("j.started_at")} AS "startedAt",
-    {_timestamp("j.completed_at")} AS "completedAt",
+    {timestamp_sql("j.started_at")} AS "startedAt",
+    {timestamp_sql("j.completed_at")} AS "completedAt",
     NULL::json AS progress, j.result, j.error_code AS "errorCode",
     j.error_message AS "errorMessage", j.attempt_count AS "attemptCount",
     j.estimated_completion_ms AS "estimatedCompletionMs",
-    {_timestamp("j.deadline_at")} AS "deadlineAt", {cost} AS cost,
+    {timestamp_sql("j.deadline_at")} AS "deadlineAt", {cost} AS cost,
     json_build_object('get', '/v1/jobs/' || j.id, 'cancel', '/v1/jobs/' || j.id || '/cancel',
                       'events', '/v1/jobs/' || j.id || '/events') AS urls,
-    {_timestamp("j.created_at")} AS "createdAt",
-    {_timestamp("j.updated_at")} AS "updatedAt") d)"""
+    {timestamp_sql("j.created_at")} AS "createdAt",
+    {timestamp_sql("j.updated_at")} AS "updatedAt") d)"""
 
 
 JOB_DOCUMENT = job_document()
 # The document of a job its own statement just ended (CTE `finished`, aliased `j`, with the
 # settlement `settled`): what the end's `status` and `done` events carry.
 ENDED_DOCUMENT = job_document(SETTLED_COST)
+# The webhook events of a job's end (`job.completed`, `job.failed`, `knowledge.indexed`), written
+# by the statement that ends it.
+JOB_END_OUTBOX = outbox_ctes(job_end_source(ENDED_DOCUMENT))
 
 # The columns a finished job reports back (metrics, notifications).
 FINISHED_COLUMNS = "id, workspace_id, type, status, created_at, completed_at"
@@ -226,7 +227,7 @@ WITH finished AS (
            lease_expires_at = NULL, completed_at = {NOW_MS}, updated_at = {NOW_MS}
      WHERE {_HELD} AND lease_expires_at < now()
     RETURNING *
-), {SETTLE_FINISHED}
+), {SETTLE_FINISHED}, {JOB_END_OUTBOX}
 SELECT {FINISHED_COLUMNS_OF_J}, {ENDED_DOCUMENT} AS document,
        (SELECT actual_cents FROM settled) AS charged
   FROM finished j
@@ -470,8 +471,9 @@ WITH finished AS (
     SELECT f.id, $2, $7::jsonb ->> 'provider', $7::jsonb ->> 'model', 'completed', 0,
            now(), now()
       FROM finished f WHERE $7::jsonb IS NOT NULL
-){outcome}, {SETTLE_FINISHED}
+){outcome}, {SETTLE_FINISHED}, {JOB_END_OUTBOX}
 SELECT {FINISHED_COLUMNS_OF_J}, j.result, {ENDED_DOCUMENT} AS document,
-       (SELECT actual_cents FROM settled) AS charged
+       (SELECT actual_cents FROM settled) AS charged,
+       (SELECT count(*) FROM outbox_deliveries) AS webhooks
   FROM finished j
 """

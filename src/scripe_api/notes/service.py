@@ -10,8 +10,9 @@ from scripe_api.core.pagination import CursorCodec, Page
 from scripe_api.db.pool import Database, Record
 from scripe_api.db.transaction import UnitOfWork
 from scripe_api.notes import repository
-from scripe_api.notes.schemas import NOTE_CONTENT_MAX_BYTES, NoteCreate
+from scripe_api.notes.schemas import NOTE_CONTENT_MAX_BYTES, NoteCreate, NoteRead
 from scripe_api.projects.service import require_project
+from scripe_api.webhooks import outbox
 
 
 async def read_note(database: Database, principal: Principal, note_id: str) -> Record:
@@ -46,7 +47,7 @@ async def create_note(uow: UnitOfWork, principal: Principal, body: NoteCreate) -
         raise PayloadTooLarge("content exceeds 100 KB.")
     connection = await uow.connection()
     await require_project(connection, principal, body.project_id)
-    return await repository.insert(
+    note = await repository.insert(
         connection,
         note_id=new_id("note"),
         workspace_id=principal.workspace_id,
@@ -54,3 +55,11 @@ async def create_note(uow: UnitOfWork, principal: Principal, body: NoteCreate) -
         content=body.content,
         created_at=utc_now(),
     )
+    await outbox.record(
+        connection,
+        principal.workspace_id,
+        body.project_id,
+        ("note.created",),
+        NoteRead.from_row(note).model_dump_json(by_alias=True),
+    )
+    return note

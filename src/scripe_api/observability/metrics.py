@@ -41,6 +41,20 @@ JOB_DURATION = Histogram(
     registry=REGISTRY,
     buckets=(0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600, 1800, 3600),
 )
+WEBHOOK_DELIVERIES = Counter(
+    "scripe_webhook_deliveries",
+    "Webhook delivery attempts by outcome: succeeded, retrying, failed (the schedule ran out), "
+    "and the endpoint disabled (gone, failing, ssrf_blocked).",
+    ["outcome"],
+    registry=REGISTRY,
+)
+WEBHOOK_RESPONSE_SECONDS = Histogram(
+    "scripe_webhook_response_seconds",
+    "Time each webhook endpoint took to answer an attempt (errors and timeouts included).",
+    ["endpoint"],
+    registry=REGISTRY,
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30),
+)
 QUEUE_DEPTH = Gauge(
     "scripe_queue_depth",
     "Queue entries due now that no worker has taken; sampled when metrics are scraped or "

@@ -10,14 +10,46 @@ from datetime import datetime
 
 from scripe_api.core.filters import DateRange
 from scripe_api.core.pagination import CursorCodec, Page, PageRequest
-from scripe_api.db.base import can_exist
+from scripe_api.db.base import can_exist, timestamp_sql
 from scripe_api.db.keyset import fetch_page
 from scripe_api.db.pool import Connection, Record
+from scripe_api.webhooks.outbox import outbox_ctes
 
 POST_COLUMNS = (
     "id, status, platform, content_type, title, content, created_at, project_id, "
     "scheduled_at, updated_at"
 )
+
+
+def post_document(alias: str) -> str:
+    """The post (alias `alias`) as the API's Post object, JSON rendered by Postgres (for the
+    webhook event of a post a statement creates; same shape as `PostRead`)."""
+    return f"""(SELECT row_to_json(d) FROM (SELECT
+    {alias}.id, {alias}.status, {alias}.platform, {alias}.content_type AS "contentType",
+    {alias}.title, {alias}.content, {timestamp_sql(f"{alias}.created_at")} AS "createdAt",
+    {alias}.project_id AS "projectId", {timestamp_sql(f"{alias}.scheduled_at")} AS "scheduledAt",
+    {timestamp_sql(f"{alias}.updated_at")} AS "updatedAt") d)"""
+
+
+_GENERATED_POST_EVENT = (
+    f"SELECT p.workspace_id, p.project_id, 'post.created' AS type, {post_document('p')} AS data"
+    " FROM post p"
+)
+# A generation's post, written with its job's finish (only when the attempt still holds the
+# job). A schedule that passed by the time the post is saved makes a draft, never a post
+# scheduled in the past. Its `post.created` webhook event is written with it. Parameters: $8 id,
+# $9 project, $10 the schedule asked for, $11 content type, $12 title, $13 content, $14 when.
+SAVE_GENERATED_POST = f""", post AS (
+    INSERT INTO posts (id, workspace_id, project_id, job_id, status, platform, content_type,
+                       title, content, scheduled_at, created_at)
+    SELECT $8, f.workspace_id, $9, f.id,
+           CASE WHEN $10::timestamptz > now() THEN 'scheduled' ELSE 'draft' END,
+           'LINKEDIN', $11, $12, $13,
+           CASE WHEN $10::timestamptz > now() THEN $10::timestamptz END, $14
+      FROM finished f
+    RETURNING *
+), {outbox_ctes(_GENERATED_POST_EVENT, "post_outbox")}"""
+
 READ_POST = f"SELECT {POST_COLUMNS} FROM posts WHERE id = $1 AND workspace_id = $2"
 # The row as the edit sees it, locked until the edit commits.
 READ_POST_FOR_UPDATE = f"{READ_POST} FOR UPDATE"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from scripe_api.auth.principal import Principal
@@ -18,9 +19,11 @@ from scripe_api.posts.schemas import (
     POST_CONTENT_MAX_CHARS,
     POST_TITLE_MAX_CHARS,
     PostCreate,
+    PostRead,
     PostUpdate,
 )
 from scripe_api.projects.service import require_project
+from scripe_api.webhooks import outbox
 
 DB_NOW = "SELECT now()"
 
@@ -30,6 +33,19 @@ def _check_caps(content: str | None, title: str | None) -> None:
         raise PayloadTooLarge(f"content exceeds {POST_CONTENT_MAX_CHARS} characters.")
     if title is not None and len(title) > POST_TITLE_MAX_CHARS:
         raise PayloadTooLarge(f"title exceeds {POST_TITLE_MAX_CHARS} characters.")
+
+
+async def _report(
+    connection: Connection, principal: Principal, post: Record, events: Sequence[str]
+) -> None:
+    """The post's webhook events, written in the change's transaction."""
+    await outbox.record(
+        connection,
+        principal.workspace_id,
+        post["project_id"],
+        events,
+        PostRead.from_row(post).model_dump_json(by_alias=True),
+    )
 
 
 async def require_future(connection: Connection, scheduled_for: datetime) -> None:
@@ -88,7 +104,7 @@ async def create_post(uow: UnitOfWork, principal: Principal, body: PostCreate) -
     await require_project(connection, principal, body.project_id)
     if body.scheduled_for is not None:
         await require_future(connection, body.scheduled_for)
-    return await repository.insert(
+    post = await repository.insert(
         connection,
         post_id=new_id("post"),
         workspace_id=principal.workspace_id,
@@ -100,6 +116,8 @@ async def create_post(uow: UnitOfWork, principal: Principal, body: PostCreate) -
         scheduled_at=body.scheduled_for,
         created_at=utc_now(),
     )
+    await _report(connection, principal, post, ("post.created",))
+    return post
 
 
 async def update_post(
@@ -137,7 +155,7 @@ async def update_post(
     if not changed:
         # Nothing to write: `updatedAt` is the last real change.
         return post
-    return await repository.update(
+    updated = await repository.update(
         connection,
         principal.workspace_id,
         post_id,
@@ -148,3 +166,9 @@ async def update_post(
         status=status,
         updated_at=utc_now(),
     )
+    # Every change is `post.updated`; a schedule set, moved or removed is also said so.
+    events = ["post.updated"]
+    if scheduled_at != post["scheduled_at"]:
+        events.append("post.scheduled" if scheduled_at is not None else "post.unscheduled")
+    await _report(connection, principal, updated, events)
+    return updated

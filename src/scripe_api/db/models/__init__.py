@@ -8,6 +8,7 @@ from scripe_api.db.models.note import Note
 from scripe_api.db.models.post import Post
 from scripe_api.db.models.project import Project
 from scripe_api.db.models.spend import ProviderCall, SpendBucket, SpendReservation, SpendSettlement
+from scripe_api.db.models.webhook import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from scripe_api.db.models.workspace import Workspace
 
 __all__ = [
@@ -23,5 +24,8 @@ __all__ = [
     "SpendBucket",
     "SpendReservation",
     "SpendSettlement",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookEvent",
     "Workspace",
 ]
