@@ -11,10 +11,10 @@ import sys
 import time
 from collections.abc import AsyncIterator
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from scripe_api.db.models import Job
+from scripe_api.db.models import Job, WebhookEndpoint
 from scripe_api.jobs.execution import WorkerDeps
 from scripe_api.providers.registry import ProviderRegistry
 from scripe_api.settings import Settings
@@ -54,7 +54,8 @@ async def worker_deps(settings: Settings) -> AsyncIterator[WorkerDeps]:
 
 
 async def settle_unfinished_jobs(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
-    """End every job a test left QUEUED or RUNNING, so no later test's sweep picks it up.
+    """End every job a test left QUEUED or RUNNING, so no later test's sweep picks it up, and
+    drop its webhook endpoints (with their pending deliveries).
 
     The database is shared by the whole session and the sweep is service-wide by design.
     """
@@ -69,6 +70,8 @@ async def settle_unfinished_jobs(sessionmaker: async_sessionmaker[AsyncSession])
                 lease_expires_at=None,
             )
         )
+        # Nor any webhook delivery: a test's receivers are gone with it.
+        await session.execute(delete(WebhookEndpoint))
 
 
 def settings_env(settings: Settings) -> dict[str, str]:

@@ -51,6 +51,8 @@ async def accept(_: Received) -> Answer:
 class Receiver:
     url: str = ""
     requests: list[Received] = field(default_factory=list)
+    # When each request arrived (time.monotonic()).
+    arrivals: list[float] = field(default_factory=list)
     respond: Responder = accept
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -68,6 +70,7 @@ class Receiver:
             body=body,
         )
         self.requests.append(received)
+        self.arrivals.append(time.monotonic())
         self._changed.set()
         status, headers, answer = await self.respond(received)
         await send(
