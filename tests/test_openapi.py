@@ -120,7 +120,17 @@ def test_every_operation_documents_every_error_it_can_answer() -> None:
 def test_operations_are_named_and_described_for_sdk_generators() -> None:
     for operation_id, operation in _operations(_spec()).items():
         verb, _, noun = operation_id.partition("_")
-        assert verb in {"get", "list", "create", "update", "cancel"}, operation_id
+        assert verb in {
+            "get",
+            "list",
+            "create",
+            "update",
+            "cancel",
+            "delete",
+            "rotate",
+            "redeliver",
+            "replay",
+        }, operation_id
         assert noun, operation_id
         assert operation["summary"], operation_id
         assert operation["description"], operation_id
@@ -134,7 +144,9 @@ def test_headers_are_documented_on_requests_and_responses() -> None:
     for operation_id, operation in _operations(spec).items():
         parameters = {p["name"]: p for p in operation["parameters"] if p["in"] == "header"}
         assert "Scripe-Api-Version" in parameters, operation_id
-        is_write = operation_id.startswith(("create_", "update_", "cancel_"))
+        is_write = operation_id.startswith(
+            ("create_", "update_", "cancel_", "rotate_", "redeliver_", "replay_")
+        )
         assert ("Idempotency-Key" in parameters) == is_write, operation_id
         for status, response in operation["responses"].items():
             headers = set(response["headers"])

@@ -111,8 +111,14 @@ async def target(
         api_process(fault_settings, folder / "api.log") as api,
         client_of(api, **other.headers) as client,
     ):
+        endpoint = await client.post(
+            "/v1/webhook-endpoints",
+            json={"name": "h", "url": "http://127.0.0.1:9/hooks", "events": ["note.created"]},
+        )
         post = await client.post("/v1/posts", json={"projectId": other_project.id, "content": "x"})
         note = await client.post("/v1/notes", json={"projectId": other_project.id, "content": "n"})
+        endpoint_id = endpoint.json()["data"]["id"]
+        deliveries = await client.get(f"/v1/webhook-endpoints/{endpoint_id}/deliveries")
         job = await client.post(
             "/v1/posts/generations",
             json={"projectId": other_project.id, "source": {"text": "t"}},
@@ -125,6 +131,8 @@ async def target(
                 "postId": post.json()["data"]["id"],
                 "noteId": note.json()["data"]["id"],
                 "jobId": job.json()["data"]["id"],
+                "endpointId": endpoint_id,
+                "deliveryId": deliveries.json()["data"][0]["id"],
             }
         )
         yield Target(api, tenant, project.id, foreign)
@@ -230,6 +238,13 @@ async def test_injection_strings_in_every_body_field_and_filter_are_inert(
                         assert_documented(response, WRITE_CODES, (operation.name, field, value))
 
 
+# A body each operation accepts (so the foreign id, not the body, decides the answer).
+_VALID_BODIES: dict[str, dict[str, Any]] = {
+    "/v1/webhook-endpoints/{endpointId}": {"name": "mine now"},
+    "/v1/webhook-endpoints/{endpointId}/replay": {"since": "2026-12-01T00:00:00Z"},
+}
+
+
 async def test_foreign_ids_in_paths_and_bodies_are_404(
     target: Target, fault_sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
@@ -244,7 +259,9 @@ async def test_foreign_ids_in_paths_and_bodies_are_404(
             path = operation.template
             for name in operation.path_params:
                 path = path.replace("{" + name + "}", foreign[name])
-            body: dict[str, Any] | None = {"content": "mine now"} if operation.has_body else None
+            body: dict[str, Any] | None = None
+            if operation.has_body:
+                body = _VALID_BODIES.get(operation.template, {"content": "mine now"})
             response = await client.request(operation.method, path, json=body)
             assert_error(response, 404, "not_found")
         for path, body in (

@@ -201,6 +201,10 @@ async def target(
     engine = create_async_engine(fault_settings.database_url, pool_size=1)
     async with serve(app) as client:
         client.headers.update(tenant.headers)
+        endpoint = await client.post(
+            "/v1/webhook-endpoints",
+            json={"name": "h", "url": "http://127.0.0.1:9/hooks", "events": ["note.created"]},
+        )
         post = await client.post("/v1/posts", json={"projectId": project.id, "content": "x"})
         note = await client.post("/v1/notes", json={"projectId": project.id, "content": "n"})
         job = await client.post(
@@ -211,9 +215,17 @@ async def target(
             "postId": post.json()["data"]["id"],
             "noteId": note.json()["data"]["id"],
             "jobId": job.json()["data"]["id"],
+            "endpointId": endpoint.json()["data"]["id"],
+            "deliveryId": await _delivery_of(client, endpoint.json()["data"]["id"]),
         }
         yield Target(client, ids, engine)
     await engine.dispose()
+
+
+async def _delivery_of(client: httpx.AsyncClient, endpoint_id: str) -> str:
+    deliveries = await client.get(f"/v1/webhook-endpoints/{endpoint_id}/deliveries")
+    delivery_id: str = deliveries.json()["data"][0]["id"]
+    return delivery_id
 
 
 def _base_body(field: Field, ids: dict[str, str]) -> dict[str, Any]:

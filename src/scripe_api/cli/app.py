@@ -15,6 +15,7 @@ from scripe_api.cli import (
     project_commands,
     runtime,
     spend_commands,
+    webhook_commands,
     workspace_commands,
 )
 from scripe_api.cli.errors import render
@@ -22,7 +23,7 @@ from scripe_api.cli.errors import render
 app = typer.Typer(
     name="scripe-api",
     help="Scripe API: run the service (dev, serve, worker, migrate, openapi) and manage "
-    "workspaces, projects, API keys and knowledge.",
+    "workspaces, projects, API keys, knowledge and webhooks.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -33,6 +34,7 @@ app.add_typer(project_commands.app, name="projects")
 app.add_typer(key_commands.app, name="keys")
 app.add_typer(spend_commands.app, name="spend")
 app.add_typer(knowledge_commands.app, name="knowledge")
+app.add_typer(webhook_commands.app, name="webhooks")
 app.add_typer(client_commands.app, name="client")
 
 

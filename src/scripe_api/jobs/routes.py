@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials
 from starlette.responses import StreamingResponse
 
-from scripe_api.api.access import Access
+from scripe_api.api.access import Access, bearer_scheme
 from scripe_api.api.dependencies import (
     CursorQuery,
     LimitQuery,
@@ -17,22 +18,22 @@ from scripe_api.api.openapi import CANCELLED_JOB_LINKS, JOB_RESULT_LINKS, error_
 from scripe_api.api.pipeline import GuardedRoute
 from scripe_api.api.schemas import Envelope, ListEnvelope, json_response
 from scripe_api.auth.principal import Principal
-from scripe_api.core.errors import NotFound
+from scripe_api.core.errors import NotFound, PlanNotEligible, ScopeMissing
 from scripe_api.jobs import service
 from scripe_api.jobs.errors import NotCancellable
-from scripe_api.jobs.schemas import JobRead
+from scripe_api.jobs.schemas import JobEventsTokenRead, JobRead
 from scripe_api.jobs.stream import JobStream, StreamSettings, resume_point
+from scripe_api.jobs.stream_tokens import StreamTokens
+
+if TYPE_CHECKING:
+    from scripe_api.api.state import Collaborators, Services
 
 router = APIRouter(route_class=GuardedRoute, tags=["jobs"])
 
-JobsLister = Annotated[
-    Principal, Depends(Access(("jobs:read", "posts:write", "knowledge:write"), "read"))
-]
+JOB_READ_SCOPES = ("jobs:read", "posts:write", "knowledge:write")
+JobsLister = Annotated[Principal, Depends(Access(JOB_READ_SCOPES, "read"))]
 # Reading one job also reads its progress snapshot, in the rate limiter's round trip.
-JobsReader = Annotated[
-    Principal,
-    Depends(Access(("jobs:read", "posts:write", "knowledge:write"), "read", service.progress_of)),
-]
+JobsReader = Annotated[Principal, Depends(Access(JOB_READ_SCOPES, "read", service.progress_of))]
 JobsWriter = Annotated[
     Principal, Depends(Access(("jobs:write", "posts:write", "knowledge:write"), "write"))
 ]
@@ -106,6 +107,58 @@ async def get_job(
     return json_response(await service.get_job(services.database, principal, job_id, progress))
 
 
+_JOB_EVENTS_ACCESS = Access(JOB_READ_SCOPES, "read")
+
+
+def _stream_tokens(services: Services) -> StreamTokens:
+    settings = services.settings
+    return StreamTokens(
+        services.database, settings.secrets_newest_first(), settings.events_token_ttl_seconds
+    )
+
+
+async def admit_job_events_reader(
+    request: Request,
+    job_id: JobId,
+    services: ServicesDep,
+    _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+    token: Annotated[
+        str | None,
+        Query(
+            description="An event-stream token from `POST /v1/jobs/{jobId}/events/token`, "
+            "for a client that cannot send `Authorization` (a browser's EventSource). Used "
+            "only when no `Authorization` header is sent."
+        ),
+    ] = None,
+) -> Principal:
+    """Who follows the stream: the API key, checked like every operation's (API.md §1.5);
+    without one, the key behind an event-stream token for this job — then its plan and
+    scopes as the key's, and the rate limit of its workspace."""
+    pipeline: Collaborators = request.app.state.pipeline
+    gatekeeper = pipeline.gatekeeper
+    if token is None or "authorization" in request.headers:
+        return (await gatekeeper.admit(request, _JOB_EVENTS_ACCESS)).principal
+    principal = await _stream_tokens(services).principal_for(token, job_id)
+    if principal.plan not in gatekeeper.api_plans:
+        raise PlanNotEligible(
+            f"The {principal.plan} plan does not include API access; upgrade to ADVANCED or above."
+        )
+    if not principal.has_any_scope(JOB_READ_SCOPES):
+        raise ScopeMissing(
+            f"This endpoint requires one of these scopes: {', '.join(JOB_READ_SCOPES)}.",
+            details={"required": list(JOB_READ_SCOPES)},
+        )
+    request.state.principal = principal  # later lines of this request's log name it
+    headers, _ = await gatekeeper.limits.admit(
+        principal.workspace_id, principal.plan, _JOB_EVENTS_ACCESS.bucket, None
+    )
+    request.state.response_headers.update(headers)
+    return principal
+
+
+JobEventsReader = Annotated[Principal, Depends(admit_job_events_reader)]
+
+
 _EVENT_STREAM_DOC = (
     "Server-Sent Events, each with `id:` (the job's event sequence number), `event:` and "
     "`data:` (JSON): `status` — the Job as `GET /v1/jobs/{jobId}` returns it, first on a fresh "
@@ -152,6 +205,9 @@ _EVENT_STREAM_DOC = (
         **error_responses(NotFound),
     },
     openapi_extra={
+        # What the request pipeline adds to the operations it runs (this one authenticates
+        # itself: an API key, or an event-stream token).
+        "x-scopes": list(JOB_READ_SCOPES),
         "parameters": [
             {
                 "name": "Last-Event-ID",
@@ -161,12 +217,12 @@ _EVENT_STREAM_DOC = (
                 "reconnects); `starting_after` wins when both are sent.",
                 "schema": {"type": "string", "pattern": "^[0-9]{1,18}$"},
             }
-        ]
+        ],
     },
 )
 async def get_job_events(
     job_id: JobId,
-    principal: JobsLister,
+    principal: JobEventsReader,
     services: ServicesDep,
     request: Request,
     starting_after: Annotated[
@@ -178,7 +234,12 @@ async def get_job_events(
     events, resumable from any event id (`Last-Event-ID` or `starting_after`) while the job
     runs and for an hour after; later, the job's state is rebuilt from its row. Same scopes and
     404 rules as `GET /v1/jobs/{jobId}`; at most 100 streams open at once per workspace
-    (`429 rate_limited` beyond)."""
+    (`429 rate_limited` beyond).
+
+    A browser's `EventSource` cannot send `Authorization`: mint a token with
+    `POST /v1/jobs/{jobId}/events/token` and open the `url` it returns (`?token=…`). A token
+    that is malformed, expired or for another job is `401 invalid_token`; one whose key was
+    revoked since is `401 key_revoked`."""
     settings = services.settings
     stream = JobStream(
         services.database,
@@ -195,6 +256,31 @@ async def get_job_events(
         resume_point(request.headers.get("last-event-id"), starting_after),
     )
     return await stream.open()
+
+
+@router.post(
+    "/jobs/{jobId}/events/token",
+    response_model=Envelope[JobEventsTokenRead],
+    summary="Create a token to follow a job's events from a browser",
+    response_description="The token, the stream's URL with it, and when it expires.",
+    responses=error_responses(NotFound),
+)
+async def create_job_events_token(
+    job_id: JobId, principal: JobsLister, services: ServicesDep
+) -> Response:
+    """A short-lived, read-only token that opens this job's event stream without an API key:
+    `new EventSource(apiRoot + url)` in a browser, which cannot send `Authorization` (and an API
+    key never goes in a URL). It opens `GET /v1/jobs/{jobId}/events` of this job only, for one
+    hour (the server's setting), and only while the key that minted it is valid. Same scopes
+    and 404 rules as the stream. Each call mints a new token; nothing is stored, so an
+    Idempotency-Key changes nothing here."""
+    minted = await _stream_tokens(services).mint(principal, job_id)
+    body = Envelope[JobEventsTokenRead](
+        data=JobEventsTokenRead(url=minted.url, token=minted.token, expires_at=minted.expires_at)
+    )
+    response = json_response(body.model_dump_json(by_alias=True).encode())
+    response.headers["Cache-Control"] = "no-store"  # a credential: no cache may keep it
+    return response
 
 
 @router.post(

@@ -171,3 +171,32 @@ class JobRead(
 ):
     """An async job. Poll `GET /v1/jobs/{jobId}` until `status` is DONE, FAILED or CANCELLED.
     Its `type` says which shape `result` has once DONE."""
+
+
+_EVENTS_CREDENTIAL_EXAMPLE = (
+    "est_1.1778833260.org_01J9ZA7Q1K6W4X2Y3Z5A6B7C8D.key_01J9ZA7Q1K6W4X2Y3Z5A6B7C8D."
+    "q3Xv0dM1pQ8rS2tU4wY6zA8cE0gI2kM4oQ6sU8wY0a2"
+)
+
+
+class JobEventsTokenRead(ApiModel):
+    """A short-lived, read-only credential for one job's event stream: what a browser's
+    `EventSource` (which cannot send `Authorization`) opens the stream with. Never put an API
+    key in a URL; put this token there instead."""
+
+    url: str = Field(
+        description="The job's event stream with the token: `new EventSource(apiRoot + url)`.",
+        examples=[
+            f"/v1/jobs/job_01J9ZA7Q1K6W4X2Y3Z5A6B7C8D/events?token={_EVENTS_CREDENTIAL_EXAMPLE}"
+        ],
+    )
+    token: str = Field(
+        description="The token alone: the `token` query parameter of "
+        "`GET /v1/jobs/{jobId}/events`, valid for this job only. A credential: keep it out of "
+        "logs.",
+        examples=[_EVENTS_CREDENTIAL_EXAMPLE],
+    )
+    expires_at: Timestamp = Field(
+        description="From then on the token opens no stream (a stream already open goes on); "
+        "it stops earlier if its key is revoked or expires. Mint another to reconnect later."
+    )

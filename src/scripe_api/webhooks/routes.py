@@ -7,11 +7,11 @@ from fastapi import APIRouter, Depends, Path, Query
 from scripe_api.api.access import Access
 from scripe_api.api.dependencies import CursorQuery, LimitQuery, ServicesDep, UnitOfWorkDep
 from scripe_api.api.idempotency import sealed_replay
-from scripe_api.api.openapi import error_responses
+from scripe_api.api.openapi import WEBHOOK_ENDPOINT_LINKS, error_responses
 from scripe_api.api.pipeline import GuardedRoute
 from scripe_api.api.schemas import Envelope, ListEnvelope
 from scripe_api.auth.principal import Principal
-from scripe_api.core.errors import InvalidRequest, NotFound
+from scripe_api.core.errors import InvalidRequest, NotFound, Unprocessable
 from scripe_api.db.pool import Record
 from scripe_api.webhooks import service
 from scripe_api.webhooks.schemas import (
@@ -46,10 +46,10 @@ def _with_secret(endpoint: Record, secret: str) -> Envelope[WebhookEndpointWithS
     response_model=Envelope[WebhookEndpointWithSecret],
     summary="Create a webhook endpoint",
     response_description="The endpoint, with its signing secret (shown only now).",
-    responses=error_responses(NotFound, SsrfBlocked),
+    responses={200: {"links": WEBHOOK_ENDPOINT_LINKS}, **error_responses(NotFound, SsrfBlocked)},
 )
 @sealed_replay
-async def create_endpoint(
+async def create_webhook_endpoint(
     body: WebhookEndpointCreate,
     principal: WebhooksWriter,
     services: ServicesDep,
@@ -67,7 +67,7 @@ async def create_endpoint(
     summary="List webhook endpoints",
     response_description="A page of endpoints, newest first.",
 )
-async def list_endpoints(
+async def list_webhook_endpoints(
     principal: WebhooksReader,
     services: ServicesDep,
     limit: LimitQuery = None,
@@ -87,7 +87,7 @@ async def list_endpoints(
     response_description="The endpoint (its secret is never shown again).",
     responses=error_responses(NotFound),
 )
-async def get_endpoint(
+async def get_webhook_endpoint(
     endpoint_id: EndpointId, principal: WebhooksReader, services: ServicesDep
 ) -> Envelope[WebhookEndpointRead]:
     """One endpoint."""
@@ -102,7 +102,7 @@ async def get_endpoint(
     response_description="The endpoint after the change.",
     responses=error_responses(NotFound, SsrfBlocked),
 )
-async def update_endpoint(
+async def update_webhook_endpoint(
     endpoint_id: EndpointId,
     body: WebhookEndpointUpdate,
     principal: WebhooksWriter,
@@ -122,7 +122,7 @@ async def update_endpoint(
     response_description="The endpoint as it was; its pending deliveries are dropped.",
     responses=error_responses(NotFound),
 )
-async def delete_endpoint(
+async def delete_webhook_endpoint(
     endpoint_id: EndpointId, principal: WebhooksWriter, uow: UnitOfWorkDep
 ) -> Envelope[WebhookEndpointRead]:
     """Delete the endpoint and its delivery log."""
@@ -138,7 +138,7 @@ async def delete_endpoint(
     responses=error_responses(NotFound),
 )
 @sealed_replay
-async def rotate_secret(
+async def rotate_webhook_secret(
     endpoint_id: EndpointId, principal: WebhooksWriter, services: ServicesDep, uow: UnitOfWorkDep
 ) -> Envelope[WebhookEndpointWithSecret]:
     """A new signing secret. For 24 hours every delivery carries two signatures, with the new
@@ -155,7 +155,7 @@ async def rotate_secret(
     response_description="A page of deliveries, newest first (kept 30 days).",
     responses=error_responses(NotFound),
 )
-async def list_deliveries(
+async def list_webhook_deliveries(
     endpoint_id: EndpointId,
     principal: WebhooksReader,
     services: ServicesDep,
@@ -186,7 +186,7 @@ async def list_deliveries(
     response_description="The delivery, queued for an attempt now.",
     responses=error_responses(NotFound),
 )
-async def redeliver(
+async def redeliver_webhook_delivery(
     endpoint_id: EndpointId,
     delivery_id: Annotated[str, Path(alias="deliveryId")],
     principal: WebhooksWriter,
@@ -203,9 +203,9 @@ async def redeliver(
     response_model=Envelope[ReplayResult],
     summary="Replay an endpoint's deliveries",
     response_description="How many deliveries were queued again.",
-    responses=error_responses(NotFound, InvalidRequest),
+    responses=error_responses(NotFound, InvalidRequest, Unprocessable),
 )
-async def replay(
+async def replay_webhook_deliveries(
     endpoint_id: EndpointId, body: ReplayRequest, principal: WebhooksWriter, uow: UnitOfWorkDep
 ) -> Envelope[ReplayResult]:
     """Queue again the endpoint's deliveries created since `since` (at most 30 days back,

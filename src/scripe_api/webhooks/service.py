@@ -224,7 +224,10 @@ async def redeliver(
 async def replay(
     uow: UnitOfWork, principal: Principal, endpoint_id: str, body: ReplayRequest
 ) -> int:
-    since = body.since.astimezone(UTC)
+    try:
+        since = body.since.astimezone(UTC)
+    except OverflowError:  # year 1 at a positive offset: before any delivery anyway
+        since = datetime.min.replace(tzinfo=UTC)
     if since < datetime.now(UTC) - timedelta(days=REPLAY_MAX_DAYS):
         raise InvalidRequest(
             f"since must be within the last {REPLAY_MAX_DAYS} days (deliveries are kept that "

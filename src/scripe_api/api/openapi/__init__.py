@@ -37,6 +37,7 @@ from scripe_api.api.openapi.links import (
     NOTE_LINKS,
     POST_LINKS,
     PROJECT_LINKS,
+    WEBHOOK_ENDPOINT_LINKS,
 )
 from scripe_api.api.openapi.names import (
     drop_property_titles,
@@ -54,6 +55,7 @@ __all__ = [
     "NOTE_LINKS",
     "POST_LINKS",
     "PROJECT_LINKS",
+    "WEBHOOK_ENDPOINT_LINKS",
     "error_responses",
     "finish_openapi",
     "install_openapi",

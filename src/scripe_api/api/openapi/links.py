@@ -37,6 +37,20 @@ POST_LINKS: dict[str, Any] = {
 NOTE_LINKS: dict[str, Any] = {
     "GetNote": _link("get_note", "Read the note.", noteId=_DATA_ID),
 }
+WEBHOOK_ENDPOINT_LINKS: dict[str, Any] = {
+    "GetWebhookEndpoint": _link("get_webhook_endpoint", "Read the endpoint.", endpointId=_DATA_ID),
+    "UpdateWebhookEndpoint": _link("update_webhook_endpoint", "Change it.", endpointId=_DATA_ID),
+    "ListWebhookDeliveries": _link(
+        "list_webhook_deliveries", "Its delivery log.", endpointId=_DATA_ID
+    ),
+    "RotateWebhookSecret": _link(
+        "rotate_webhook_secret", "Rotate its secret.", endpointId=_DATA_ID
+    ),
+    "ReplayWebhookDeliveries": _link(
+        "replay_webhook_deliveries", "Replay its deliveries.", endpointId=_DATA_ID
+    ),
+    "DeleteWebhookEndpoint": _link("delete_webhook_endpoint", "Delete it.", endpointId=_DATA_ID),
+}
 PROJECT_LINKS: dict[str, Any] = {
     "ListPosts": _link("list_posts", "The project's posts.", projectId=_DATA_ID),
     "ListNotes": _link("list_notes", "The project's notes.", projectId=_DATA_ID),
