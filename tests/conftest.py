@@ -65,6 +65,8 @@ def make_settings(database_url: str, redis_url: str, **overrides: object) -> Set
         "database_url": database_url,
         "redis_url": redis_url,
         "secret_keys": {1: TEST_SECRET},
+        # Uploaded files (the disk backend) go to a folder of the test run, not the checkout.
+        "data_dir": Path(tempfile.mkdtemp(prefix="scripe-test-data-")),
         "auth_cache_ttl_seconds": 0.2,
         "db_pool_size": 5,
         # Job timing short enough that recovery paths run in a second or two.

@@ -130,6 +130,7 @@ def test_operations_are_named_and_described_for_sdk_generators() -> None:
             "rotate",
             "redeliver",
             "replay",
+            "put",
         }, operation_id
         assert noun, operation_id
         assert operation["summary"], operation_id
@@ -169,6 +170,7 @@ def test_headers_are_documented_on_requests_and_responses() -> None:
         "jobs:read",
         "posts:write",
         "knowledge:write",
+        "sources:write",
     ]
     headers = spec["components"]["headers"]
     assert headers["X-Request-Id"]["required"] is True
@@ -236,16 +238,26 @@ def test_links_chain_submit_to_job_to_post() -> None:
 
 def test_request_bodies_carry_examples_and_the_source_one_of() -> None:
     schemas = _spec()["components"]["schemas"]
-    for name in ("GenerationCreate", "PostCreate", "PostUpdate", "NoteCreate", "KnowledgeCreate"):
+    for name in (
+        "GenerationCreate",
+        "PostCreate",
+        "PostUpdate",
+        "NoteCreate",
+        "KnowledgeCreate",
+        "SourceCreate",
+        "UploadCreate",
+    ):
         assert schemas[name]["examples"], name
         assert schemas[name]["additionalProperties"] is False, name
     source = schemas["GenerationCreate"]["properties"]["source"]
     assert source["oneOf"] == [
         {"$ref": "#/components/schemas/GenerationSourceText"},
         {"$ref": "#/components/schemas/GenerationSourceNote"},
+        {"$ref": "#/components/schemas/GenerationSourceSource"},
     ]
     assert schemas["GenerationSourceText"]["required"] == ["text"]
     assert schemas["GenerationSourceNote"]["required"] == ["noteId"]
+    assert schemas["GenerationSourceSource"]["required"] == ["sourceId"]
 
 
 def test_info_version_is_a_package_version_and_the_api_versions_are_named() -> None:

@@ -26,6 +26,7 @@ from scripe_api.settings import Settings
 from scripe_api.webhooks.dispatcher import Dispatcher
 from workers.context import build_deps
 from workers.jobs.purge_idempotency import purge_idempotency
+from workers.jobs.purge_uploads import purge_uploads
 from workers.jobs.purge_webhooks import purge_webhooks
 from workers.jobs.run_job import run_job
 from workers.jobs.sweep_jobs import sweep_jobs
@@ -168,6 +169,14 @@ def create_worker(
                 run_at_startup=True,
                 unique=True,
                 timeout=max(interval * 4, 30),
+            ),
+            cron(
+                purge_uploads,
+                name="purge_uploads",
+                minute=_PURGE_MINUTES,
+                second=45,
+                unique=True,
+                timeout=300,
             ),
             cron(
                 purge_webhooks,

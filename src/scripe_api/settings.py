@@ -123,8 +123,8 @@ class Settings(BaseSettings):
         32768, ge=1024, description="Most header bytes one request may send, in all (431)."
     )
     large_body_paths: dict[str, int] = Field(
-        default_factory=lambda: {"/v1/knowledge": 1_153_434},
-        description="Paths with a larger body cap (bytes); knowledge ingest takes 1.1 MB.",
+        default_factory=lambda: {"/v1/knowledge": 1_153_434, "/v1/sources": 1_153_434},
+        description="Paths with a larger body cap (bytes); knowledge and source text take 1.1 MB.",
     )
 
     db_pool_size: int = Field(
@@ -256,6 +256,39 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr | None = Field(
         None, description="Bearer key of the OpenAI-compatible API (optional on a loopback URL)."
     )
+    transcription_model: str = Field(
+        "whisper-1",
+        description="Speech-to-text model of the OpenAI-compatible `/audio/transcriptions` "
+        "endpoint that transcribes audio and video sources (it must answer `verbose_json`).",
+    )
+    transcription_cents_per_minute: float = Field(
+        0.6,
+        ge=0,
+        description="Price of transcription in cents per minute of audio (whisper-1 lists 0.6¢); "
+        "cost = the duration the provider reports × this, rounded up to cents (one minute when "
+        "it reports none).",
+    )
+    transcription_base_url: str | None = Field(
+        None,
+        description="Base URL of an OpenAI-compatible transcription API (e.g. "
+        "`https://api.openai.com/v1`, a local whisper server), used with "
+        "SCRIPE_TRANSCRIPTION_API_KEY whatever the AI generator. Unset: the `openai` generator's "
+        "own URL and key; the `anthropic` generator then has no transcription.",
+    )
+    transcription_api_key: SecretStr | None = Field(
+        None,
+        description="Bearer key of SCRIPE_TRANSCRIPTION_BASE_URL (optional on a loopback URL; "
+        "never the OpenAI key, which stays with its own host).",
+    )
+    transcription_timeout_seconds: float = Field(
+        600.0, gt=0, description="A transcription call may take this long."
+    )
+    transcription_estimate_cents: int = Field(
+        10,
+        ge=0,
+        description="Reserved against the daily spend cap when an audio or video file is "
+        "submitted (reconciled with the provider's reported cost when the job ends).",
+    )
     anthropic_base_url: str = Field(
         "https://api.anthropic.com", description="Base URL of the Anthropic Messages API."
     )
@@ -340,6 +373,59 @@ class Settings(BaseSettings):
         description="How long a token from POST /v1/jobs/{jobId}/events/token opens that job's "
         "event stream (`?token=`, for a browser's EventSource, which cannot send a key).",
     )
+    storage_backend: Literal["disk", "s3"] = Field(
+        "disk",
+        description="Where uploaded bytes go: `disk` (under `data_dir`/uploads, the API takes "
+        "the PUT itself) or `s3` (any S3-compatible store; clients PUT to its presigned URL).",
+    )
+    s3_endpoint_url: str | None = Field(
+        None, description="S3-compatible endpoint (MinIO, R2…); unset: AWS S3."
+    )
+    s3_public_endpoint_url: str | None = Field(
+        None,
+        description="The endpoint clients reach the store at, for the presigned upload URLs "
+        "(when it differs from `s3_endpoint_url`, e.g. inside docker compose).",
+    )
+    s3_bucket: str = Field("scripe-uploads", description="Bucket of uploaded files.")
+    s3_region: str = Field("us-east-1", description="Region of the bucket.")
+    s3_access_key_id: SecretStr | None = Field(None, description="S3 access key id.")
+    s3_secret_access_key: SecretStr | None = Field(None, description="S3 secret access key.")
+    public_url: str | None = Field(
+        None,
+        description="The API's public base URL (https://api.example.com), for upload URLs the "
+        "disk backend mints; unset: the URL the request came to.",
+    )
+    upload_url_ttl_seconds: float = Field(
+        900.0, gt=0, description="An upload URL works this long after it is minted."
+    )
+    upload_retention_hours: float = Field(
+        24.0, gt=0, description="Uploaded bytes never referenced are deleted after this long."
+    )
+    upload_max_document_bytes: int = Field(
+        100 * 1024 * 1024, ge=1, description="Cap (and default) for PDF and DOCX uploads."
+    )
+    upload_max_text_bytes: int = Field(
+        25 * 1024 * 1024, ge=1, description="Cap (and default) for text, Markdown, HTML uploads."
+    )
+    upload_max_media_bytes: int = Field(
+        500 * 1024 * 1024, ge=1, description="Cap (and default) for audio and video uploads."
+    )
+    fetch_allow_private_urls: bool | None = Field(
+        None,
+        description="Let knowledge URLs reach private (loopback, RFC 1918…) addresses. Unset: "
+        "allowed in dev and test only.",
+    )
+    extract_timeout_seconds: float = Field(
+        120.0, gt=0, description="Extracting one file's text may take this long."
+    )
+    extract_memory_bytes: int = Field(
+        1024 * 1024 * 1024,
+        ge=64 * 1024 * 1024,
+        description="Address space of the process that extracts one file's text.",
+    )
+    ingest_max_chars: int = Field(
+        1_000_000, ge=1, description="At most this much text is kept of one file, page or video."
+    )
     webhook_retry_schedule_seconds: list[float] = Field(
         [5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400],
         min_length=1,
@@ -418,6 +504,17 @@ class Settings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _transcription_configured(self) -> Settings:
+        url, key = self.transcription_base_url, self.transcription_api_key
+        has_key = key is not None and bool(key.get_secret_value().strip())
+        if url is not None and not has_key and not is_loopback_url(url):
+            raise ValueError(
+                "SCRIPE_TRANSCRIPTION_API_KEY is required with SCRIPE_TRANSCRIPTION_BASE_URL "
+                "(only a loopback URL such as a local whisper server may go without one)"
+            )
+        return self
+
     @field_validator("accepted_versions")
     @classmethod
     def _versions_not_empty(cls, value: list[str]) -> list[str]:
@@ -446,6 +543,17 @@ class Settings(BaseSettings):
     @property
     def current_version(self) -> str:
         return self.accepted_versions[0]
+
+    @property
+    def uploads_dir(self) -> Path:
+        """Where the disk backend keeps uploaded bytes."""
+        return self.data_dir / "uploads"
+
+    @property
+    def fetch_private_urls_allowed(self) -> bool:
+        if self.fetch_allow_private_urls is not None:
+            return self.fetch_allow_private_urls
+        return self.env != "production"
 
     @property
     def webhook_private_urls_allowed(self) -> bool:

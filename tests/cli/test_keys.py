@@ -8,6 +8,7 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from scripe_api.auth.keys import ALL_SCOPES
 from scripe_api.db.models import ApiKey
 from tests.cli.conftest import KEY_PATTERN, Cli, id_in
 from tests.factories import Factory
@@ -43,7 +44,7 @@ async def test_key_is_shown_once_works_and_revokes(
     me = await client.get("/v1/workspaces/me", headers={"Authorization": f"Bearer {secret}"})
     assert me.status_code == 200
     assert me.json()["principal"]["id"] == key_id
-    assert len(me.json()["principal"]["scopes"]) == 9
+    assert len(me.json()["principal"]["scopes"]) == len(ALL_SCOPES)
 
     async with sessionmaker() as session:
         row = await session.scalar(select(ApiKey).where(ApiKey.id == key_id))

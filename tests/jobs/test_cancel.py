@@ -26,7 +26,7 @@ from tests.jobs.calls import (
 from tests.workers_support import worker_deps
 
 T = TypeVar("T")
-CANCEL_SCOPES = ("jobs:write", "posts:write", "knowledge:write")
+CANCEL_SCOPES = ("jobs:write", "posts:write", "knowledge:write", "sources:write")
 
 
 async def cancel(client: httpx.AsyncClient, headers: dict[str, str], job_id: str) -> httpx.Response:

@@ -101,16 +101,18 @@ async def test_invalid_bodies_are_refused(client: httpx.AsyncClient, factory: Fa
         ({"type": "text", "text": "Hello."}, 400, "name"),
         ({**valid, "name": "x" * 501}, 400, "name"),
         ({**valid, "type": 3}, 400, "type"),
-        ({**valid, "type": "url"}, 422, "text"),
-        ({**valid, "type": "file"}, 422, "text"),
-        ({**valid, "type": "youtube"}, 422, "text"),
+        ({**valid, "type": "url"}, 400, "url"),
+        ({**valid, "type": "file"}, 400, "uploadId"),
+        ({**valid, "type": "youtube"}, 400, "url"),
+        ({**valid, "type": "podcast"}, 422, "youtube"),
     ]
     for body, status, fragment in cases:
         response = await post_knowledge(client, tenant, body)
         assert response.status_code == status, (body, response.text)
         assert fragment in response.text, (body, response.text)
-    unsupported = (await post_knowledge(client, tenant, {**valid, "type": "url"})).json()
+    unsupported = (await post_knowledge(client, tenant, {**valid, "type": "podcast"})).json()
     assert unsupported["error"]["code"] == "unprocessable"
+    assert unsupported["error"]["details"]["supported"] == ["text", "file", "url", "youtube"]
 
 
 async def test_text_over_one_megabyte_is_too_large(

@@ -11,7 +11,7 @@ from tests.assertions import assert_error
 from tests.factories import Factory, Tenant
 from tests.jobs.calls import send_json
 
-NOTE_FIELDS = {"id", "projectId", "content", "createdAt", "updatedAt"}
+NOTE_FIELDS = {"id", "projectId", "folderId", "content", "createdAt", "updatedAt", "slot"}
 NOTE_CONTENT_MAX_BYTES = 100 * 1024
 
 
@@ -39,6 +39,8 @@ async def test_create_then_read_a_note(client: httpx.AsyncClient, factory: Facto
     assert note["projectId"] == project.id
     assert note["content"] == "Ship small, ship often. ✨"
     assert note["createdAt"].endswith("Z")
+    assert note["folderId"] is None
+    assert note["slot"] is None
     response = await client.get(f"/v1/notes/{note['id']}", headers=tenant.headers)
     assert response.status_code == 200, response.text
     assert response.json() == {"data": note}

@@ -31,11 +31,36 @@ class Reply:
 
 
 @dataclass(frozen=True)
+class FormPart:
+    headers: dict[str, str]
+    content: bytes
+
+
+@dataclass(frozen=True)
 class Recorded:
     method: str
     path: str
     headers: dict[str, str]
+    # The JSON body ({} for an empty or a multipart one); `raw` is the body as sent.
     body: dict[str, Any]
+    raw: bytes = b""
+
+    def form(self) -> dict[str, FormPart]:
+        """A multipart/form-data body's parts by field name (split by hand: byte-exact)."""
+        content_type = self.headers["content-type"]
+        assert content_type.startswith("multipart/form-data; boundary=")
+        boundary = b"--" + content_type.split("boundary=", 1)[1].encode()
+        assert self.raw.endswith(boundary + b"--\r\n")
+        parts = {}
+        for chunk in self.raw.split(boundary)[1:-1]:
+            head, content = chunk.removeprefix(b"\r\n").split(b"\r\n\r\n", 1)
+            headers = {}
+            for line in head.decode().split("\r\n"):
+                key, value = line.split(": ", 1)
+                headers[key.lower()] = value
+            name = headers["content-disposition"].split('name="', 1)[1].split('"', 1)[0]
+            parts[name] = FormPart(headers, content.removesuffix(b"\r\n"))
+        return parts
 
 
 class FakeApi:
@@ -55,20 +80,23 @@ class FakeApi:
             if not message.get("more_body"):
                 break
         raw = b"".join(chunks)
+        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+        is_json = bool(raw) and not headers.get("content-type", "").startswith("multipart/")
         self.requests.append(
             Recorded(
                 method=scope["method"],
                 path=scope["path"],
-                headers={k.decode().lower(): v.decode() for k, v in scope["headers"]},
-                body=json.loads(raw) if raw else {},
+                headers=headers,
+                body=json.loads(raw) if is_json else {},
+                raw=raw,
             )
         )
         reply = self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
         if reply.hang:
             await self._release.wait()
-        headers = [(b"content-type", b"application/json")]
-        headers += [(k.lower().encode(), v.encode()) for k, v in reply.headers.items()]
-        await send({"type": "http.response.start", "status": reply.status, "headers": headers})
+        answer = [(b"content-type", b"application/json")]
+        answer += [(k.lower().encode(), v.encode()) for k, v in reply.headers.items()]
+        await send({"type": "http.response.start", "status": reply.status, "headers": answer})
         await send({"type": "http.response.body", "body": reply.body})
 
 

@@ -6,7 +6,8 @@ this pipeline runs it, in the order of API.md §1.5:
 1. admission: authentication → plan → scope → rate limit (`api.access.Gatekeeper`), before
    anything of the request is read (FastAPI would answer a malformed body before a missing
    key otherwise);
-2. inputs: path, query and JSON body, validated against the operation's signature (400/422);
+2. inputs: path, query and JSON body, validated against the operation's signature (400/422;
+   a body sent in an alias form is first rewritten to its canonical one, see `_canonical_body`);
 3. the Idempotency-Key of a POST or PATCH (`api.idempotency`): replay, conflict, in use — or
    run the operation once and record its response with its own commit;
 4. the operation, with what it declared: its principal, the services, a unit of work (one
@@ -80,6 +81,7 @@ class Plan:
     prefetched: str | None
     request: str | None
     plain_path: bool  # every path parameter is a plain string: no validation needed
+    canonical_body: Callable[[Any], Any] | None  # see `_canonical_body`
 
     @classmethod
     def of(cls, route: APIRoute, access: Access) -> Plan:
@@ -109,6 +111,7 @@ class Plan:
             route=route,
             access=access,
             plain_path=plain_path,
+            canonical_body=_canonical_body(route),
             request=route.dependant.request_param_name,
             **names,
         )
@@ -138,11 +141,23 @@ class Plan:
             raise RequestValidationError(errors)
         field = self.route.body_field
         if field is not None:
-            values[field.name] = await _body(request, field)
+            values[field.name] = await _body(request, field, self.canonical_body)
         return values
 
 
-async def _body(request: Request, field: Any) -> Any:
+def _canonical_body(route: APIRoute) -> Callable[[Any], Any] | None:
+    """The body model's `canonical_body(parsed) -> parsed`, when it declares one: a body may
+    be sent in an alias form (INGEST.md §5), rewritten to the canonical form before it is
+    validated and before the Idempotency-Key fingerprint is taken from it, so both spellings
+    are one request. It raises `InvalidRequest` for a body mixing the forms."""
+    field = route.body_field
+    if field is None:
+        return None
+    hook: Callable[[Any], Any] | None = getattr(field.field_info.annotation, "canonical_body", None)
+    return hook
+
+
+async def _body(request: Request, field: Any, canonical_body: Callable[[Any], Any] | None) -> Any:
     raw = await request.body()
     parsed: Any = None
     if raw:
@@ -157,6 +172,8 @@ async def _body(request: Request, field: Any) -> Any:
             raise InvalidRequest(
                 "The request body is not valid JSON.", details={"field": "body"}
             ) from None
+        if canonical_body is not None:
+            parsed = canonical_body(parsed)
     request.state.parsed_body = parsed
     value, errors = field.validate(parsed if raw else None, {}, loc=("body",))
     if errors:

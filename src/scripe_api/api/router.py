@@ -12,6 +12,8 @@ from scripe_api.knowledge.routes import router as knowledge_router
 from scripe_api.notes.routes import router as notes_router
 from scripe_api.posts.routes import router as posts_router
 from scripe_api.projects.routes import router as projects_router
+from scripe_api.sources.routes import router as sources_router
+from scripe_api.uploads.routes import router as uploads_router
 from scripe_api.webhooks.routes import router as webhooks_router
 from scripe_api.workspaces.routes import router as workspaces_router
 
@@ -27,6 +29,8 @@ def include_routers(app: FastAPI) -> None:
         posts_router,
         notes_router,
         knowledge_router,
+        uploads_router,
+        sources_router,
         jobs_router,
         webhooks_router,
     )

@@ -18,6 +18,7 @@ from scripe_api.jobs.queue import Queue
 from scripe_api.ratelimit.limiter import SlidingWindowLimiter
 from scripe_api.resources import Resources, create_redis
 from scripe_api.settings import Settings
+from scripe_api.uploads.storage import Storage, open_storage
 
 # Event streams reading their job's log at once, per process (a Redis pool holds 256).
 STREAM_READS = 32
@@ -46,6 +47,8 @@ class Services:
     stream_reads: asyncio.Semaphore
     pipeline: Collaborators
     queue: Queue
+    # Where uploaded bytes are kept (disk, or an S3-compatible store).
+    storage: Storage
 
     @property
     def database(self) -> Database:
@@ -68,6 +71,7 @@ class Services:
             stream_reads=asyncio.Semaphore(STREAM_READS),
             pipeline=Collaborators(gatekeeper, resources.database, Policy.from_settings(settings)),
             queue=Queue(resources.redis),
+            storage=open_storage(settings),
         )
 
     def begin_shutdown(self) -> None:

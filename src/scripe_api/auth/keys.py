@@ -19,6 +19,8 @@ ALL_SCOPES = (
     "notes:read",
     "notes:write",
     "knowledge:write",
+    "sources:read",
+    "sources:write",
     "webhooks:manage",
 )
 

@@ -15,7 +15,9 @@ import random
 import time
 from typing import Literal
 
-Prefix = Literal["job", "proj", "post", "note", "kb", "src", "key", "req", "whe", "org", "kbc"]
+Prefix = Literal[
+    "job", "proj", "post", "note", "kb", "src", "key", "req", "whe", "org", "kbc", "upl", "slot"
+]
 
 _CROCKFORD = bytes.maketrans(
     b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", b"0123456789ABCDEFGHJKMNPQRSTVWXYZ"

@@ -44,7 +44,11 @@ async def create_post_generation(
     """Kick off an AI-written LinkedIn post for a project. Validates the input, reserves AI
     spend, enqueues a POST_GENERATION job and answers `202` with the Job. Poll
     `GET /v1/jobs/{jobId}` until DONE (then `result.postId` names the post) or FAILED — or pass
-    `wait_for_completion_ms` to have short jobs finish in one round trip."""
+    `wait_for_completion_ms` to have short jobs finish in one round trip.
+
+    Alias: `{"projectId", "text"}`, `{"projectId", "noteId"}` or `{"projectId", "sourceId"}`
+    (the source field at the top level) stands for `source: {…}` with that field — same rules,
+    errors and Idempotency-Key fingerprint. Sending both forms, or two flat fields, is a 400."""
     estimate_ms = await services.estimates.estimate_ms("POST_GENERATION")
     return await submitted_response(
         request,

@@ -23,7 +23,7 @@ from scripe_api.settings import Settings
 # What the operation may answer and still have replayed: outcomes of the request itself.
 # Everything else (402 spend cap, 5xx) may go differently next time, so the claim is released.
 _RECORDED_STATUSES = frozenset({404, 422})
-_RECORDED_CODES = frozenset({"not_cancellable"})
+_RECORDED_CODES = frozenset({"not_cancellable", "upload_consumed"})
 
 
 # A recorded body that carries a secret is kept sealed (`core.sealing`), marked by this prefix.

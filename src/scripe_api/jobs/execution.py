@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import requests
+
 from scripe_api.core.batching import Coalescer
 from scripe_api.db.errors import is_database_outage, is_retryable_write
 from scripe_api.db.pool import Record
@@ -31,6 +33,7 @@ from scripe_api.jobs.queue import Delivery, deliver
 from scripe_api.observability.metrics import COMPLETION_RETRIES
 from scripe_api.providers.registry import ProviderRegistry
 from scripe_api.resources import Resources
+from scripe_api.uploads.storage import Storage
 
 logger = logging.getLogger(__name__)
 
@@ -116,6 +119,10 @@ class WorkerDeps:
     providers: ProviderRegistry
     handlers: dict[str, Handler] = field(default_factory=dict)
     provider_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(8))
+    # Where uploaded files are read from (opened on first use).
+    storage: Storage | None = None
+    # The HTTP session YouTube transcripts are fetched through (None: a new one per fetch).
+    youtube_http: requests.Session | None = None
     # Called when a job's end queued webhook deliveries (wakes this process's dispatcher).
     webhooks_queued: Callable[[], None] = field(default=lambda: None)
     # The attempts' claims: those that arrive together (a poll's jobs start together) share

@@ -30,12 +30,14 @@ if TYPE_CHECKING:
 
 router = APIRouter(route_class=GuardedRoute, tags=["jobs"])
 
-JOB_READ_SCOPES = ("jobs:read", "posts:write", "knowledge:write")
+# A key that submits jobs may follow them: the submitting scopes read (and cancel) jobs too.
+JOB_READ_SCOPES = ("jobs:read", "posts:write", "knowledge:write", "sources:write")
 JobsLister = Annotated[Principal, Depends(Access(JOB_READ_SCOPES, "read"))]
 # Reading one job also reads its progress snapshot, in the rate limiter's round trip.
 JobsReader = Annotated[Principal, Depends(Access(JOB_READ_SCOPES, "read", service.progress_of))]
 JobsWriter = Annotated[
-    Principal, Depends(Access(("jobs:write", "posts:write", "knowledge:write"), "write"))
+    Principal,
+    Depends(Access(("jobs:write", "posts:write", "knowledge:write", "sources:write"), "write")),
 ]
 JobId = Annotated[str, Path(alias="jobId")]
 

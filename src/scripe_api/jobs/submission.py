@@ -27,12 +27,13 @@ from scripe_api.jobs.queue import Delivery, Queue
 from scripe_api.jobs.views import envelope, queued_document
 from scripe_api.observability.metrics import SPEND_RESERVED_CENTS
 from scripe_api.spend.errors import SpendCapExceeded
+from scripe_api.uploads.errors import UploadConsumed, UploadNotCompleted
 
 SUBMIT_JOB = """
 SELECT outcome, token, response_status, response_body, response_headers, bucket_date,
        spent_cents
   FROM scripe_submit_job($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
-                         $16, $17, $18, $19)
+                         $16, $17, $18, $19, $20, $21)
 """
 JSON_HEADERS = {"Content-Type": "application/json"}
 
@@ -52,6 +53,9 @@ class JobRequest:
     cap_cents: int | None = None
     # `Cancel-After`: seconds after submit by which the job must have started.
     cancel_after_seconds: int | None = None
+    # An upload the job consumes (its bytes are the job's input), and a source it starts from.
+    upload_id: str | None = None
+    source_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -112,6 +116,8 @@ async def submit(
                 request.cap_cents,
                 body.decode(),
                 request.cancel_after_seconds,
+                _existing(request.upload_id),
+                _existing(request.source_id),
             )
         assert row is not None
         outcome = row["outcome"]
@@ -170,6 +176,23 @@ def _refusal(outcome: str, request: JobRequest) -> AppError:
         return Unprocessable(
             f"source.noteId '{request.note_id}' is not a note of project '{request.project_id}'.",
             details={"field": "source.noteId"},
+        )
+    if outcome == "source_unknown":
+        return Unprocessable(
+            f"source.sourceId '{request.source_id}' is not a processed source of project "
+            f"'{request.project_id}'.",
+            details={"field": "source.sourceId"},
+        )
+    if outcome == "upload_not_found":
+        return NotFound(f"Upload '{request.upload_id}' was not found.")
+    if outcome == "upload_consumed":
+        return UploadConsumed(
+            f"Upload '{request.upload_id}' was already used by another source or document."
+        )
+    if outcome == "upload_not_completed":
+        return UploadNotCompleted(
+            f"Upload '{request.upload_id}' has not received its bytes yet: PUT them to its "
+            "uploadUrl first."
         )
     if outcome == "schedule_past":
         return Unprocessable(

@@ -11,10 +11,12 @@ from scripe_api.api.openapi import JOB_LINKS, error_responses
 from scripe_api.api.pipeline import GuardedRoute
 from scripe_api.api.schemas import Envelope
 from scripe_api.auth.principal import Principal
-from scripe_api.core.errors import NotFound, Unprocessable
+from scripe_api.core.errors import InvalidRequest, NotFound, Unprocessable
 from scripe_api.jobs.schemas import JobRead
 from scripe_api.knowledge.schemas import KnowledgeCreate
-from scripe_api.knowledge.service import knowledge_request
+from scripe_api.knowledge.service import job_type_of, knowledge_request
+from scripe_api.uploads.errors import UploadConsumed
+from scripe_api.uploads.service import Reservation, reservation_for, settle_upload
 
 router = APIRouter(route_class=GuardedRoute, tags=["knowledge"])
 
@@ -26,8 +28,12 @@ KnowledgeWriter = Annotated[Principal, Depends(Access(("knowledge:write",), "ai"
     status_code=202,
     response_model=Envelope[JobRead],
     summary="Add a knowledge document",
-    response_description="The KB_INGEST_TEXT job; when DONE, `result.documentId` names it.",
-    responses={202: {"links": JOB_LINKS}, **error_responses(NotFound, Unprocessable)},
+    response_description="The ingest job (KB_INGEST_TEXT, _FILE, _URL or _YOUTUBE); when "
+    "DONE, `result.documentId` names the document.",
+    responses={
+        202: {"links": JOB_LINKS},
+        **error_responses(InvalidRequest, NotFound, UploadConsumed, Unprocessable),
+    },
     openapi_extra=submit_headers_openapi(),
 )
 async def create_knowledge(
@@ -38,10 +44,22 @@ async def create_knowledge(
     key: IdempotencyKeyDep,
 ) -> Response:
     """Add a document to the knowledge base: a project's (`projectId`) or, without one, the
-    whole workspace's. Answers `202` with a KB_INGEST_TEXT Job; when it is DONE,
+    whole workspace's, made from `text`, an uploaded `file`, a web page (`url`) or a YouTube
+    video's transcript (`youtube`). Answers `202` with the ingest Job; when it is DONE,
     `result.documentId` names the document, and its most relevant passages are used by the
-    next post generations. Only `type: "text"` is supported here (up to 1 MB)."""
-    estimate_ms = await services.estimates.estimate_ms("KB_INGEST_TEXT")
+    next post generations."""
+    job_type = job_type_of(body)
+    reservation = Reservation()
+    if body.type == "file" and body.upload_id is not None:
+        await settle_upload(services.database, services.storage, principal, body.upload_id)
+        reservation = await reservation_for(
+            services.database, services.settings, principal, body.upload_id
+        )
+    estimate_ms = await services.estimates.estimate_ms(job_type)
     return await submitted_response(
-        request, services, principal, key, lambda: knowledge_request(body, estimate_ms)
+        request,
+        services,
+        principal,
+        key,
+        lambda: knowledge_request(body, estimate_ms, reservation),
     )

@@ -24,24 +24,29 @@ SAVE_DOCUMENT = """, document AS (
 DOCUMENT_RESULT = "coalesce($3::jsonb, '{}'::jsonb) || jsonb_build_object('documentId', $8::text)"
 
 
-async def run_text_ingest(
-    deps: WorkerDeps, job: ClaimedJob, attempt: int, progress: Progress
-) -> Outcome:
-    await progress(0.1, "Reading the text")
-    if job.project_id is not None and not job.has_project:
-        raise JobFailure("project_unavailable", "The project has been deleted.", transient=False)
-    await progress(0.3, "Splitting into passages")
-    chunks = chunk_text(job.input["text"])
-    await progress(0.7, f"Indexing {len(chunks)} passages")
+async def document_outcome(job: ClaimedJob, name: str, text: str, progress: Progress) -> Outcome:
+    """The finish of an ingest job: the document named `name` made of `text`'s passages."""
+    await progress(0.6, "Splitting into passages")
+    chunks = chunk_text(text)
+    await progress(0.8, f"Indexing {len(chunks)} passages")
     return Outcome(
         ctes=SAVE_DOCUMENT,
         result_sql=DOCUMENT_RESULT,
         params=(
             new_id("kb"),
             job.project_id,
-            job.input["name"],
+            name,
             utc_now(),
             [new_id("kbc") for _ in chunks],
             chunks,
         ),
     )
+
+
+async def run_text_ingest(
+    deps: WorkerDeps, job: ClaimedJob, attempt: int, progress: Progress
+) -> Outcome:
+    await progress(0.1, "Reading the text")
+    if job.project_id is not None and not job.has_project:
+        raise JobFailure("project_unavailable", "The project has been deleted.", transient=False)
+    return await document_outcome(job, job.input["name"], job.input["text"], progress)

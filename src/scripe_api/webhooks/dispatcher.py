@@ -24,6 +24,7 @@ import random
 import time
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -182,15 +183,18 @@ class Dispatcher:
             return Attempt(error=f"the host does not resolve ({error})")
         body = row["body"].encode()
         timestamp = int(time.time())
-        default_port = 443 if target.url.startswith("https:") else 80
+        is_https = urlsplit(target.url).scheme.lower() == "https"
+        default_port = 443 if is_https else 80
+        # An IPv6 literal host is bracketed in the Host header (RFC 9110).
+        host = f"[{target.host}]" if ":" in target.host else target.host
         headers = {
             "webhook-id": row["event_id"],
             "webhook-timestamp": str(timestamp),
             "webhook-signature": secrets.sign(signing, row["event_id"], timestamp, body),
             "content-type": "application/json",
-            "host": target.host if target.port == default_port else f"{target.host}:{target.port}",
+            "host": host if target.port == default_port else f"{host}:{target.port}",
         }
-        extensions = {"sni_hostname": target.host} if default_port == 443 else {}
+        extensions = {"sni_hostname": target.host} if is_https else {}
         started = time.perf_counter()
         try:
             # The timeout bounds the whole answer, not each read (a receiver trickling bytes).

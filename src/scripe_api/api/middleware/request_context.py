@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -27,6 +28,8 @@ from scripe_api.settings import Settings
 logger = logging.getLogger(__name__)
 
 VERSION_HEADER = "scripe-api-version"
+
+_UPLOAD_CONTENT = re.compile(r"/v1/uploads/[^/]+/content")
 
 
 # A refused body is drained (see `_drain`) up to this size and for at most this long.
@@ -82,12 +85,16 @@ class RequestContextMiddleware:
 
         cap = self.settings.large_body_paths.get(scope["path"], self.settings.max_body_bytes)
         declared = headers.get("content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > cap):
+        if scope["method"] == "PUT" and _UPLOAD_CONTENT.fullmatch(scope["path"]):
+            # An upload's bytes: the route streams them to storage and stops at the upload's
+            # own signed cap (up to 500 MB), never holding them in memory.
+            pass
+        elif declared is not None and (not declared.isdigit() or int(declared) > cap):
             if declared.isdigit() and int(declared) <= _DRAIN_MAX_BYTES and not _expects(headers):
                 await _drain(receive, 0)
             await self._send_error(send_with_context, _too_large(cap), request_id)
             return
-        if declared is None:
+        elif declared is None:
             # No Content-Length (a chunked body, or none at all): read it whole now, so an
             # oversized body is refused before authentication and routing, as a declared one is.
             try:

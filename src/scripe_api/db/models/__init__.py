@@ -7,7 +7,9 @@ from scripe_api.db.models.knowledge import KnowledgeChunk, KnowledgeDocument
 from scripe_api.db.models.note import Note
 from scripe_api.db.models.post import Post
 from scripe_api.db.models.project import Project
+from scripe_api.db.models.source import Source
 from scripe_api.db.models.spend import ProviderCall, SpendBucket, SpendReservation, SpendSettlement
+from scripe_api.db.models.upload import Upload
 from scripe_api.db.models.webhook import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from scripe_api.db.models.workspace import Workspace
 
@@ -21,9 +23,11 @@ __all__ = [
     "Post",
     "Project",
     "ProviderCall",
+    "Source",
     "SpendBucket",
     "SpendReservation",
     "SpendSettlement",
+    "Upload",
     "WebhookDelivery",
     "WebhookEndpoint",
     "WebhookEvent",
