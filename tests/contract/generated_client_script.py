@@ -13,6 +13,9 @@ Scenarios:
 - `cancel`: submit a generation while no worker consumes the queue, then cancel it.
 - `round_trip`: submit generations, poll each job to DONE, fetch each post, then list every job
   of the workspace page by page until `has_more` is false.
+- `ingest`: mint an upload, PUT a file to its URL, make a file source of it, poll the job to
+  DONE and read the source; then a text source.
+- `webhooks`: create an endpoint, read it, rotate its secret, list its deliveries.
 """
 
 from __future__ import annotations
@@ -48,6 +51,13 @@ class Sdk:
                 ("jobs", "get_job"),
                 ("jobs", "list_jobs"),
                 ("jobs", "cancel_job"),
+                ("uploads", "create_upload"),
+                ("sources", "create_source"),
+                ("sources", "get_source"),
+                ("webhooks", "create_webhook_endpoint"),
+                ("webhooks", "get_webhook_endpoint"),
+                ("webhooks", "rotate_webhook_secret"),
+                ("webhooks", "list_webhook_deliveries"),
             )
         }
 
@@ -138,9 +148,65 @@ def round_trip(sdk: Sdk, client: Any) -> dict[str, Any]:
     return {"jobs": jobs, "posts": posts, "pages": pages}
 
 
+def ingest(sdk: Sdk, client: Any) -> dict[str, Any]:
+    project_id = os.environ["SCRIPE_PROJECT_ID"]
+    upload = sdk.call(
+        client,
+        "create_upload",
+        200,
+        body=sdk.models.UploadCreate.from_dict({"contentType": "text/markdown"}),
+    ).data
+    stored = httpx.put(
+        upload.upload_url,
+        content=b"# Offsite notes\n\nWe ship on Tuesdays.",
+        headers={"Content-Type": "text/markdown"},
+    )
+    if stored.status_code != 200:
+        raise SystemExit(f"the upload PUT answered {stored.status_code}: {stored.text}")
+    body = sdk.models.SourceCreate.from_dict(
+        {"type": "file", "projectId": project_id, "uploadId": upload.id}
+    )
+    job = sdk.call(client, "create_source", 202, body=body).data
+    finished = poll_until_finished(sdk, client, job.id)
+    source = sdk.call(client, "get_source", 200, source_id=finished.result.source_id).data
+    text = sdk.call(
+        client,
+        "create_source",
+        200,
+        body=sdk.models.SourceCreate.from_dict({"projectId": project_id, "text": "A call."}),
+    ).data
+    return {
+        "upload_model": type(upload).__name__,
+        "job": describe_job(finished),
+        "result_model": type(finished.result).__name__,
+        "source": {"id": source.id, "type": str(source.type_), "preview": source.text_preview},
+        "text_source": {"model": type(text).__name__, "status": str(text.status)},
+    }
+
+
+def webhooks(sdk: Sdk, client: Any) -> dict[str, Any]:
+    body = sdk.models.WebhookEndpointCreate.from_dict(
+        {"name": "SDK", "url": "https://hooks.example.com/scripe", "events": ["job.completed"]}
+    )
+    created = sdk.call(client, "create_webhook_endpoint", 200, body=body).data
+    read = sdk.call(client, "get_webhook_endpoint", 200, endpoint_id=created.id).data
+    rotated = sdk.call(client, "rotate_webhook_secret", 200, endpoint_id=created.id).data
+    deliveries = sdk.call(client, "list_webhook_deliveries", 200, endpoint_id=created.id)
+    return {
+        "created_model": type(created).__name__,
+        "secret_prefix": created.secret[:6],
+        "read_has_secret": hasattr(read, "secret"),
+        "rotated": rotated.secret != created.secret,
+        "events": [str(event) for event in read.events],
+        "deliveries": len(deliveries.data),
+    }
+
+
 SCENARIOS: dict[str, Callable[[Sdk, Any], dict[str, Any]]] = {
     "cancel": cancel,
     "round_trip": round_trip,
+    "ingest": ingest,
+    "webhooks": webhooks,
 }
 
 

@@ -3,8 +3,10 @@ SCHEMATHESIS_HOOKS, never imported by pytest).
 
 Generated ids are unknown to the server (a documented 404). Half the time these hooks swap in
 the ids of real resources of the fuzzed workspace, named by SCRIPE_CONTRACT_IDS (JSON:
-projectId, noteId, postId, jobId), so generated fields also reach the happy paths: posts created
-and patched, generations submitted and run, notes read, jobs cancelled.
+projectId, noteId, postId, jobId, sourceId, endpointId, deliveryId, uploadId and its signed URL's
+expires and signature), so generated fields also reach the happy paths: posts created and
+patched, generations submitted and run, notes and sources read, jobs cancelled, webhook
+deliveries listed and redelivered, an upload PUT.
 """
 
 from __future__ import annotations
@@ -25,8 +27,10 @@ def with_real_ids(values: Any) -> st.SearchStrategy[Any]:
         return st.just(values)
     real: dict[str, Any] = {name: REAL_IDS[name] for name in values if name in REAL_IDS}
     source = values.get("source")
-    if isinstance(source, dict) and "noteId" in source and "noteId" in REAL_IDS:
-        real["source"] = {**source, "noteId": REAL_IDS["noteId"]}
+    if isinstance(source, dict):
+        for name in ("noteId", "sourceId"):
+            if name in source and name in REAL_IDS:
+                real["source"] = {**source, name: REAL_IDS[name]}
     if not real:
         return st.just(values)
     return st.sampled_from([values, {**values, **real}])

@@ -137,6 +137,8 @@ async def test_generated_client_round_trip(
         cancelled = await drive(generated_client, "cancel", env)
         async with running_worker(settings):
             trip = await drive(generated_client, "round_trip", env)
+            ingested = await drive(generated_client, "ingest", env)
+        hooks = await drive(generated_client, "webhooks", env)
 
     assert cancelled["submitted"]["status"] == "QUEUED"
     assert cancelled["cancelled"]["status"] == "CANCELLED"
@@ -162,3 +164,21 @@ async def test_generated_client_round_trip(
     assert len(trip["pages"]) > 1, trip["pages"]
     assert len(listed) == len(set(listed)) == len(submitted)
     assert set(listed) == submitted
+
+    # Uploads, sources and their job parse as their own models.
+    assert ingested["upload_model"] == "UploadRead"
+    assert ingested["job"]["status"] == "DONE"
+    assert ingested["job"]["model"] == "SourceIngestJob"
+    assert ingested["result_model"] == "SourceIngestResult"
+    assert ingested["source"]["type"] == "file"
+    assert "We ship on Tuesdays." in ingested["source"]["preview"]
+    assert ingested["text_source"] == {"model": "SourceRead", "status": "Done"}
+    # A webhook endpoint's secret only in what create and rotate return.
+    assert hooks == {
+        "created_model": "WebhookEndpointWithSecret",
+        "secret_prefix": "whsec_",
+        "read_has_secret": False,
+        "rotated": True,
+        "events": ["job.completed"],
+        "deliveries": 0,
+    }

@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -75,8 +76,16 @@ def workspace(settings: Settings, tenant: Tenant, project_id: str) -> Iterator[W
 
 
 def _seed(http: httpx.Client, project_id: str) -> dict[str, str]:
-    """A note, a post and a finished generation job, made through the API itself."""
+    """A note, a post, a finished generation job, a source, a webhook endpoint with a
+    delivery, and an upload URL (its id and signed parameters), made through the API itself."""
     note = http.post("/v1/notes", json={"projectId": project_id, "content": "Ship small."})
+    source = http.post("/v1/sources", json={"projectId": project_id, "text": "A transcript."})
+    upload = http.post("/v1/uploads", json={"contentType": "text/plain"})
+    endpoint = http.post(
+        "/v1/webhook-endpoints",
+        json={"name": "Seed", "url": "http://127.0.0.1:9/hooks", "events": ["note.created"]},
+    )
+    http.post("/v1/notes", json={"projectId": project_id, "content": "Delivered (or tried)."})
     post = http.post("/v1/posts", json={"projectId": project_id, "content": "Hello."})
     job = http.post(
         "/v1/posts/generations",
@@ -86,13 +95,23 @@ def _seed(http: httpx.Client, project_id: str) -> dict[str, str]:
             "wait_for_completion_ms": 20_000,
         },
     )
-    for response in (note, post, job):
+    for response in (note, post, job, source, upload, endpoint):
         assert response.is_success, response.text
+    endpoint_id = endpoint.json()["data"]["id"]
+    deliveries = http.get(f"/v1/webhook-endpoints/{endpoint_id}/deliveries").json()["data"]
+    signed = parse_qs(urlsplit(upload.json()["data"]["uploadUrl"]).query)
     return {
         "projectId": project_id,
         "noteId": note.json()["data"]["id"],
         "postId": post.json()["data"]["id"],
         "jobId": job.json()["data"]["id"],
+        "sourceId": source.json()["data"]["id"],
+        "endpointId": endpoint_id,
+        "deliveryId": deliveries[0]["id"],
+        # The upload URL's own parameters: a fuzzed PUT may carry a valid signature.
+        "uploadId": upload.json()["data"]["id"],
+        "expires": signed["expires"][0],
+        "signature": signed["signature"][0],
     }
 
 

@@ -207,6 +207,8 @@ async def target(
         )
         post = await client.post("/v1/posts", json={"projectId": project.id, "content": "x"})
         note = await client.post("/v1/notes", json={"projectId": project.id, "content": "n"})
+        source = await client.post("/v1/sources", json={"projectId": project.id, "text": "s"})
+        upload = await client.post("/v1/uploads", json={"contentType": "text/plain"})
         job = await client.post(
             "/v1/posts/generations", json={"projectId": project.id, "source": {"text": "t"}}
         )
@@ -216,6 +218,8 @@ async def target(
             "noteId": note.json()["data"]["id"],
             "jobId": job.json()["data"]["id"],
             "endpointId": endpoint.json()["data"]["id"],
+            "sourceId": source.json()["data"]["id"],
+            "uploadId": upload.json()["data"]["id"],
             "deliveryId": await _delivery_of(client, endpoint.json()["data"]["id"]),
         }
         yield Target(client, ids, engine)

@@ -3,10 +3,13 @@ and knowledge documents (§2, §3), end to end through the worker, over real HTT
 
 from __future__ import annotations
 
+import asyncio
 import io
 import math
 import struct
+import time
 import wave
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -23,11 +26,13 @@ from scripe_api.settings import Settings
 from tests.apps import served
 from tests.assertions import assert_error
 from tests.factories import Factory, Tenant
+from tests.ingest.fixtures_documents import write_zip_bomb_docx
 from tests.jobs.calls import get_job, poll_job
 from tests.providers.fake_api import Reply, fake_api
 from tests.workers_support import running_worker, worker_deps
 
 MARKDOWN = "text/markdown"
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 def docx_bytes(*paragraphs: str) -> bytes:
@@ -216,6 +221,14 @@ async def test_hostile_uploads(settings: Settings, factory: Factory) -> None:
         assert_error(wrong_type, 400, "invalid_request")
         too_big = await put(client, upload, b"x" * 101, "text/plain")
         assert_error(too_big, 413, "payload_too_large")
+        # Ten megabytes to a one-megabyte upload: refused at once, and the client still reads
+        # the answer (the rest of the body is drained, not reset under it).
+        small = await mint(client, tenant, "text/plain", maxSizeBytes=1024 * 1024)
+        huge = await put(client, small, b"z" * (10 * 1024 * 1024), "text/plain")
+        assert_error(huge, 413, "payload_too_large")
+        # Nothing of a refused PUT is kept: no file, no partial one.
+        assert not (settings.uploads_dir / tenant.workspace.id).exists()
+        assert list(settings.uploads_dir.glob(".receiving-*")) == []
 
         # Chunked (no Content-Length): stopped at the cap while streaming.
         async def chunks() -> Any:
@@ -358,3 +371,47 @@ def wav_bytes() -> bytes:
         file.setframerate(rate)
         file.writeframes(frames)
     return buffer.getvalue()
+
+
+async def test_a_zip_bomb_docx_upload_fails_its_ingest_and_nothing_else(
+    settings: Settings, factory: Factory, tmp_path: Path
+) -> None:
+    """A DOCX whose document part inflates to 1 GiB (a few MB uploaded): the ingest ends as
+    `unsupported_content` (the archive is refused before anything is inflated), the worker
+    keeps running, the next upload is indexed."""
+    tenant = await factory.tenant()
+    bomb = tmp_path / "bomb.docx"
+    write_zip_bomb_docx(bomb, 1024)
+    async with served(settings) as url, httpx.AsyncClient(base_url=url) as client:
+        upload_id = await uploaded(client, tenant, bomb.read_bytes(), DOCX)
+        fine_id = await uploaded(client, tenant, docx_bytes("A normal handbook."), DOCX)
+        async with running_worker(settings):
+            jobs = [
+                await client.post(
+                    "/v1/knowledge",
+                    headers=tenant.headers,
+                    json={"type": "file", "name": name, "uploadId": upload},
+                )
+                for name, upload in (("Bomb", upload_id), ("Fine", fine_id))
+            ]
+            bombed, fine = [
+                await poll_job(client, tenant.headers, job.json()["data"]["id"], within=60)
+                for job in jobs
+            ]
+    assert bombed["status"] == "FAILED"
+    assert bombed["errorCode"] == "unsupported_content"
+    assert fine["status"] == "DONE"
+
+
+async def test_an_expired_upload_url_is_refused(settings: Settings, factory: Factory) -> None:
+    brief = settings.model_copy(update={"upload_url_ttl_seconds": 1.0})
+    tenant = await factory.tenant()
+    async with served(brief) as url, httpx.AsyncClient(base_url=url) as client:
+        upload = await mint(client, tenant, "text/plain")
+        expires = int(parse_qs(urlsplit(upload["uploadUrl"]).query)["expires"][0])
+        deadline = time.monotonic() + 10
+        while time.time() <= expires:  # the URL's own expiry, to the second
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.05)
+        late = await put(client, upload, b"too late", "text/plain")
+        assert_error(late, 403, "upload_url_invalid")

@@ -18,6 +18,7 @@ from scripe_api.db.pool import Database
 from scripe_api.db.transaction import UnitOfWork
 from scripe_api.notes import service as notes
 from scripe_api.notes.schemas import NoteCreate
+from scripe_api.observability.metrics import REGISTRY
 from scripe_api.settings import Settings
 from tests.factories import Factory
 from tests.jobs.calls import poll_job, submit_generation
@@ -99,6 +100,14 @@ async def test_job_and_post_events_carry_the_resources_as_their_gets_return_them
         log = await wait_for_deliveries(client, tenant, endpoint["id"], "succeeded", 5)
         assert {one["eventId"] for one in log} == {r.webhook_id for r in requests}
         assert all(one["attempts"] == 1 and one["lastResponseStatus"] == 204 for one in log)
+        # The worker's metrics count them, and time this endpoint's answers.
+        timed = {"endpoint": endpoint["id"]}
+        deadline = time.monotonic() + 5
+        while (REGISTRY.get_sample_value("scripe_webhook_response_seconds_count", timed) or 0) < 5:
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.02)
+        succeeded = {"outcome": "succeeded"}
+        assert (REGISTRY.get_sample_value("scripe_webhook_deliveries_total", succeeded) or 0) >= 5
 
 
 async def test_post_and_note_events_from_the_api(settings: Settings, factory: Factory) -> None:

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from starlette.requests import ClientDisconnect
 
 from scripe_api.api.access import Access
 from scripe_api.api.dependencies import ServicesDep, UnitOfWorkDep
@@ -10,7 +13,7 @@ from scripe_api.api.openapi import error_responses
 from scripe_api.api.pipeline import GuardedRoute
 from scripe_api.api.schemas import Envelope
 from scripe_api.auth.principal import Principal
-from scripe_api.core.errors import InvalidRequest, PayloadTooLarge, Unprocessable
+from scripe_api.core.errors import AppError, InvalidRequest, PayloadTooLarge, Unprocessable
 from scripe_api.uploads import service
 from scripe_api.uploads.errors import UploadAlreadyCompleted, UploadUrlInvalid
 from scripe_api.uploads.schemas import UploadCreate, UploadRead
@@ -86,17 +89,38 @@ async def put_upload_content(
     default; with S3-compatible storage the URL is the store's). No Authorization: the signed
     URL is the permission."""
     storage = services.storage
-    if not isinstance(storage, DiskStorage):
-        raise UploadUrlInvalid("This service stores uploads elsewhere: use the minted URL.")
-    await service.receive(
-        services.database,
-        services.settings,
-        storage,
-        upload_id,
-        expires=expires,
-        signature=signature,
-        content_type=request.headers.get("content-type"),
-        content_length=request.headers.get("content-length"),
-        chunks=request.stream(),
-    )
+    try:
+        if not isinstance(storage, DiskStorage):
+            raise UploadUrlInvalid("This service stores uploads elsewhere: use the minted URL.")
+        await service.receive(
+            services.database,
+            services.settings,
+            storage,
+            upload_id,
+            expires=expires,
+            signature=signature,
+            content_type=request.headers.get("content-type"),
+            content_length=request.headers.get("content-length"),
+            chunks=request.stream(),
+        )
+    except AppError:
+        await _drain(request)
+        raise
     return Response(status_code=200)
+
+
+_DRAIN_MAX_BYTES = 32 * 1024 * 1024
+_DRAIN_MAX_SECONDS = 10.0
+
+
+async def _drain(request: Request) -> None:
+    """Read and drop the rest of a refused upload (within bounds) before answering: most
+    clients send the whole body before reading the answer, and closing the connection under
+    it would show them a reset instead of the error."""
+    read = 0
+    with contextlib.suppress(TimeoutError, ClientDisconnect, RuntimeError):
+        async with asyncio.timeout(_DRAIN_MAX_SECONDS):
+            async for chunk in request.stream():
+                read += len(chunk)
+                if read > _DRAIN_MAX_BYTES:
+                    return
