@@ -91,3 +91,16 @@ async def mark_revoked(session: AsyncSession, key_id: str) -> bool:
 
 async def key_exists(session: AsyncSession, key_id: str) -> bool:
     return await session.scalar(select(ApiKey.id).where(ApiKey.id == key_id)) is not None
+
+
+# A key and its workspace as authentication sees them, and the database clock: what an
+# event-stream token (jobs.stream_tokens) re-checks when it opens a stream.
+READ_KEY_FOR_STREAM = """
+SELECT k.scopes, k.mode,
+       k.revoked_at IS NOT NULL AS is_revoked,
+       k.expires_at IS NOT NULL AND k.expires_at <= now() AS is_expired,
+       w.name AS workspace_name, w.plan,
+       w.deleted_at IS NOT NULL AS is_workspace_deleted, now() AS db_now
+  FROM api_keys k JOIN workspaces w ON w.id = k.workspace_id
+ WHERE k.id = $1 AND k.workspace_id = $2
+"""

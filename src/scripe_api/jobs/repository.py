@@ -113,6 +113,8 @@ FINISHED_COLUMNS = "id, workspace_id, type, status, created_at, completed_at"
 FINISHED_COLUMNS_OF_J = "j.id, j.workspace_id, j.type, j.status, j.created_at, j.completed_at"
 
 READ_JOB = f"SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1 AND workspace_id = $2"
+# The job exists in the workspace (else no row), and the database clock (stream tokens' expiry).
+JOB_CLOCK = "SELECT now() FROM jobs WHERE id = $1 AND workspace_id = $2"
 # The job's status and its document.
 READ_JOB_DOCUMENT = f"""
 SELECT j.status, {JOB_DOCUMENT} FROM jobs j WHERE j.id = $1 AND j.workspace_id = $2

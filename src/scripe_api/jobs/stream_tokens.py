@@ -17,9 +17,11 @@ A token is only as good as the key that minted it: each stream it opens reads th
 round trip), so a revoked or expired key, a deleted workspace or a key that lost its scopes
 stops its tokens at once. Expiry is judged on the database clock, like a key's.
 
-Statements (one round trip each, prepared once per connection):
-- JOB_CLOCK: the job exists in the workspace (else 404), and the database clock (the expiry).
-- READ_KEY: the minting key and its workspace as authentication sees them, and the clock.
+Statements (one round trip each, prepared once per connection; in the repositories):
+- jobs.repository.JOB_CLOCK: the job exists in the workspace (else 404), and the database clock
+  (the expiry).
+- auth.repository.READ_KEY_FOR_STREAM: the minting key and its workspace as authentication sees
+  them, and the clock.
 """
 
 from __future__ import annotations
@@ -33,9 +35,11 @@ from urllib.parse import quote
 import orjson
 
 from scripe_api.auth.principal import Principal
+from scripe_api.auth.repository import READ_KEY_FOR_STREAM as READ_KEY
 from scripe_api.core.errors import InvalidToken, KeyExpired, KeyRevoked, NotFound
 from scripe_api.db.base import can_exist
 from scripe_api.db.pool import Database
+from scripe_api.jobs.repository import JOB_CLOCK
 
 PREFIX = "est_"
 # Ours are about 130 characters; anything much longer is not one (and is not hashed).
@@ -44,18 +48,6 @@ _MAX_LENGTH = 512
 _MAX_EXPIRY_DIGITS = 12
 # Unpadded base64url of a SHA-256 MAC.
 _MAC_LENGTH = 43
-
-JOB_CLOCK = "SELECT now() FROM jobs WHERE id = $1 AND workspace_id = $2"
-
-READ_KEY = """
-SELECT k.scopes, k.mode,
-       k.revoked_at IS NOT NULL AS is_revoked,
-       k.expires_at IS NOT NULL AND k.expires_at <= now() AS is_expired,
-       w.name AS workspace_name, w.plan,
-       w.deleted_at IS NOT NULL AS is_workspace_deleted, now() AS db_now
-  FROM api_keys k JOIN workspaces w ON w.id = k.workspace_id
- WHERE k.id = $1 AND k.workspace_id = $2
-"""
 
 
 @dataclass(frozen=True, slots=True)

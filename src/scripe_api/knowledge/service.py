@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from scripe_api.core.errors import InvalidRequest, NotFound, PayloadTooLarge, Unprocessable
 from scripe_api.db.models import KnowledgeDocument
-from scripe_api.ingest import youtube
+from scripe_api.ingest import youtube_urls
 from scripe_api.jobs.submission import JobRequest
 from scripe_api.knowledge import repository
 from scripe_api.knowledge.chunking import chunk_text
@@ -68,7 +68,7 @@ def knowledge_request(
                 raise Unprocessable("url must be an http or https URL.", details={"field": "url"})
         else:
             try:
-                document["videoId"] = youtube.video_id(url)
+                document["videoId"] = youtube_urls.video_id(url)
             except ValueError as error:
                 raise Unprocessable(str(error), details={"field": "url"}) from None
         upload_id = None

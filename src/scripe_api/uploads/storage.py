@@ -25,10 +25,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-import boto3
-from botocore.client import Config
-from botocore.exceptions import ClientError
-
 from scripe_api.settings import Settings
 
 _CHUNK = 1024 * 1024
@@ -158,6 +154,8 @@ class S3Storage:
         return url
 
     async def stat(self, key: str) -> Stored | None:
+        from botocore.exceptions import ClientError
+
         try:
             head = await asyncio.to_thread(self._client.head_object, Bucket=self.bucket, Key=key)
         except ClientError as error:
@@ -174,6 +172,10 @@ class S3Storage:
 
 
 def _s3_client(settings: Settings, endpoint_url: str | None) -> Any:
+    # Imported here: a service on the disk backend never loads boto3 (tens of MB).
+    import boto3
+    from botocore.client import Config
+
     return boto3.client(
         "s3",
         endpoint_url=endpoint_url,
