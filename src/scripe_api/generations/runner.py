@@ -101,6 +101,7 @@ async def run_generation(
     return Outcome(
         ctes=SAVE_POST,
         result_sql=POST_RESULT,
+        events=posts_repository.GENERATED_POST_EVENT,
         params=(
             new_id("post"),
             job.project_id,

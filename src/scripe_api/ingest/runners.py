@@ -23,7 +23,7 @@ from scripe_api.jobs.execution import ClaimedJob, Outcome, Progress, WorkerDeps
 from scripe_api.knowledge.runner import document_outcome
 from scripe_api.providers.base import ProviderError, Usage
 from scripe_api.providers.transcription import Transcriber
-from scripe_api.sources.repository import SAVE_FILE_SOURCE, SOURCE_RESULT
+from scripe_api.sources.repository import CREATED_SOURCE_EVENT, SAVE_FILE_SOURCE, SOURCE_RESULT
 from scripe_api.spend import service as spend
 from scripe_api.uploads.schemas import MEDIA_TYPES
 from scripe_api.uploads.storage import Storage, open_storage
@@ -177,6 +177,7 @@ async def run_source_ingest(
     return Outcome(
         ctes=SAVE_FILE_SOURCE,
         result_sql=SOURCE_RESULT,
+        events=CREATED_SOURCE_EVENT,
         params=(
             new_id("src"),
             job.input.get("name"),

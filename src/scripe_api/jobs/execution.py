@@ -105,6 +105,8 @@ class Outcome:
     params: tuple[Any, ...] = ()
     # A call of a provider that bills nothing, recorded with the finish: {"provider", "model"}.
     free_call: dict[str, str | None] | None = None
+    # The webhook events of what `ctes` wrote (see `repository.finish_statement`).
+    events: str = ""
 
 
 # A progress snapshot written with an attempt's end: (key, value, TTL seconds).
@@ -209,8 +211,8 @@ OUTCOME_NOT_SAVED = JobFailure(
 
 
 @functools.cache
-def _finish_sql(ctes: str, result_sql: str) -> str:
-    return repository.finish_statement(ctes, result_sql)
+def _finish_sql(ctes: str, result_sql: str, events: str) -> str:
+    return repository.finish_statement(ctes, result_sql, events)
 
 
 async def run_attempt(deps: WorkerDeps, job_id: str, attempt: int) -> str:
@@ -373,7 +375,7 @@ async def _finish(
     outcome: Outcome,
     failure: JobFailure | None = None,
 ) -> str:
-    statement = _finish_sql(outcome.ctes, outcome.result_sql)
+    statement = _finish_sql(outcome.ctes, outcome.result_sql, outcome.events)
     async with deps.resources.database.connection() as connection:
         row = await connection.fetchrow(
             statement,

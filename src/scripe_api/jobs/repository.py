@@ -106,7 +106,8 @@ JOB_DOCUMENT = job_document()
 ENDED_DOCUMENT = job_document(SETTLED_COST)
 # The webhook events of a job's end (`job.completed`, `job.failed`, `knowledge.indexed`), written
 # by the statement that ends it.
-JOB_END_OUTBOX = outbox_ctes(job_end_source(ENDED_DOCUMENT))
+JOB_END_EVENTS = job_end_source(ENDED_DOCUMENT)
+JOB_END_OUTBOX = outbox_ctes(JOB_END_EVENTS)
 
 # The columns a finished job reports back (metrics, notifications).
 FINISHED_COLUMNS = "id, workspace_id, type, status, created_at, completed_at"
@@ -448,16 +449,19 @@ async def median_durations_ms(connection: Connection, sample: int) -> dict[str, 
     return {row[0]: round(row[1]) for row in rows if row[1] is not None}
 
 
-def finish_statement(outcome: str = "", result: str = "$3::jsonb") -> str:
+def finish_statement(outcome: str = "", result: str = "$3::jsonb", events: str = "") -> str:
     """RUNNING → DONE/FAILED for the attempt that holds the job, its outcome and its spend
     settlement, in one statement. `outcome`: more CTEs writing what the job produced (they
     select FROM finished, so they write only when the compare-and-set won); `result`: the SQL
-    of the job's result (it may look at the database clock, e.g. a schedule that passed).
+    of the job's result (it may look at the database clock, e.g. a schedule that passed);
+    `events`: the webhook events of what the outcome wrote (a SELECT over its CTEs, of
+    workspace_id, project_id, type, data), written by the same outbox as the job's own.
 
     Parameters: $1 job id, $2 attempt, $3 result, $4 status, $5 error code, $6 error message,
     $7 a 0¢ provider call to record with the finish ({"provider", "model"}, or null); the
     outcome's own from $8.
     """
+    outbox = outbox_ctes(f"{JOB_END_EVENTS} UNION ALL {events}") if events else JOB_END_OUTBOX
     return f"""
 WITH finished AS (
     UPDATE jobs
@@ -473,7 +477,7 @@ WITH finished AS (
     SELECT f.id, $2, $7::jsonb ->> 'provider', $7::jsonb ->> 'model', 'completed', 0,
            now(), now()
       FROM finished f WHERE $7::jsonb IS NOT NULL
-){outcome}, {SETTLE_FINISHED}, {JOB_END_OUTBOX}
+){outcome}, {SETTLE_FINISHED}, {outbox}
 SELECT {FINISHED_COLUMNS_OF_J}, j.result, {ENDED_DOCUMENT} AS document,
        (SELECT actual_cents FROM settled) AS charged,
        (SELECT count(*) FROM outbox_deliveries) AS webhooks

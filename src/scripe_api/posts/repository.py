@@ -13,7 +13,6 @@ from scripe_api.core.pagination import CursorCodec, Page, PageRequest
 from scripe_api.db.base import can_exist, timestamp_sql
 from scripe_api.db.keyset import fetch_page
 from scripe_api.db.pool import Connection, Record
-from scripe_api.webhooks.outbox import outbox_ctes
 
 POST_COLUMNS = (
     "id, status, platform, content_type, title, content, created_at, project_id, "
@@ -31,15 +30,18 @@ def post_document(alias: str) -> str:
     {timestamp_sql(f"{alias}.updated_at")} AS "updatedAt") d)"""
 
 
-_GENERATED_POST_EVENT = (
+# Its `post.created` event (a source of the finish statement's outbox, see `Outcome.events`).
+# The `post.created` event of that post: a source of the finish statement's outbox
+# (`Outcome.events`).
+GENERATED_POST_EVENT = (
     f"SELECT p.workspace_id, p.project_id, 'post.created' AS type, {post_document('p')} AS data"
     " FROM post p"
 )
 # A generation's post, written with its job's finish (only when the attempt still holds the
 # job). A schedule that passed by the time the post is saved makes a draft, never a post
-# scheduled in the past. Its `post.created` webhook event is written with it. Parameters: $8 id,
-# $9 project, $10 the schedule asked for, $11 content type, $12 title, $13 content, $14 when.
-SAVE_GENERATED_POST = f""", post AS (
+# scheduled in the past. Parameters: $8 id, $9 project, $10 the schedule asked for, $11 content
+# type, $12 title, $13 content, $14 when.
+SAVE_GENERATED_POST = """, post AS (
     INSERT INTO posts (id, workspace_id, project_id, job_id, status, platform, content_type,
                        title, content, scheduled_at, created_at)
     SELECT $8, f.workspace_id, $9, f.id,
@@ -48,7 +50,7 @@ SAVE_GENERATED_POST = f""", post AS (
            CASE WHEN $10::timestamptz > now() THEN $10::timestamptz END, $14
       FROM finished f
     RETURNING *
-), {outbox_ctes(_GENERATED_POST_EVENT, "post_outbox")}"""
+)"""
 
 READ_POST = f"SELECT {POST_COLUMNS} FROM posts WHERE id = $1 AND workspace_id = $2"
 # The row as the edit sees it, locked until the edit commits.

@@ -7,7 +7,6 @@ from datetime import datetime
 
 from scripe_api.db.base import can_exist, timestamp_sql
 from scripe_api.db.pool import Connection, Record
-from scripe_api.webhooks.outbox import outbox_ctes
 
 SOURCE_COLUMNS = """id, project_id, type, status, name, file_type, duration_seconds,
     left(text, 2000) AS text_preview, length(text) > 2000 AS text_preview_truncated,
@@ -33,20 +32,21 @@ def source_document(alias: str) -> str:
     {timestamp_sql(f"{a}.updated_at")} AS "updatedAt") d)"""
 
 
-_CREATED_SOURCE_EVENT = (
+# Its `source.created` event: a source of the finish statement's outbox (`Outcome.events`).
+CREATED_SOURCE_EVENT = (
     f"SELECT s.workspace_id, s.project_id, 'source.created' AS type, {source_document('s')} "
     "AS data FROM saved_source s"
 )
 # A SOURCE_INGEST_FILE job's source, written with its finish (only when the attempt still holds
-# the job; one source per job), and its `source.created` event. Parameters: $8 id, $9 name,
-# $10 file type, $11 duration (seconds), $12 text, $13 when.
-SAVE_FILE_SOURCE = f""", saved_source AS (
+# the job; one source per job). Parameters: $8 id, $9 name, $10 file type, $11 duration
+# (seconds), $12 text, $13 when.
+SAVE_FILE_SOURCE = """, saved_source AS (
     INSERT INTO sources (id, workspace_id, project_id, type, status, name, file_type,
                          duration_seconds, text, job_id, created_at, updated_at)
     SELECT $8, f.workspace_id, f.project_id, 'file', 'Done', $9, $10, $11, $12, f.id, $13, $13
       FROM finished f
     RETURNING *
-), {outbox_ctes(_CREATED_SOURCE_EVENT, "source_outbox")}"""
+)"""
 SOURCE_RESULT = "coalesce($3::jsonb, '{}'::jsonb) || jsonb_build_object('sourceId', $8::text)"
 
 

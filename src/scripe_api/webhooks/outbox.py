@@ -3,7 +3,7 @@ transaction — that makes the change it reports, with one pending delivery per 
 subscribed to it. Nothing is written when no endpoint wants the event, and nothing survives a
 change that rolled back; the dispatcher (`webhooks.dispatcher`) sends what was committed.
 
-`outbox_ctes(source, name)` joins a statement: `source` is a SELECT of (workspace_id, project_id,
+`outbox_ctes(source)` joins a statement: `source` is a SELECT of (workspace_id, project_id,
 type, data), `data` the JSON of the resource exactly as its GET returns it. The event's body is
 rendered here once, so every delivery of it sends (and signs) the same bytes.
 """
@@ -19,9 +19,9 @@ _SUBSCRIBED = """w.workspace_id = e.workspace_id AND w.is_active AND e.type = AN
        AND (w.project_id IS NULL OR w.project_id = e.project_id)"""
 
 
-def outbox_ctes(source: str, name: str = "outbox") -> str:
-    """CTEs `{name}` (the events) and `{name}_deliveries` (one per subscribed endpoint)."""
-    return f"""{name} AS (
+def outbox_ctes(source: str) -> str:
+    """CTEs `outbox` (the events) and `outbox_deliveries` (one per subscribed endpoint)."""
+    return f"""outbox AS (
     INSERT INTO webhook_events (id, workspace_id, project_id, type, body, created_at)
     SELECT scripe_new_id('msg'), e.workspace_id, e.project_id, e.type,
            json_build_object('type', e.type, 'timestamp', {timestamp_sql("now()")},
@@ -29,11 +29,11 @@ def outbox_ctes(source: str, name: str = "outbox") -> str:
       FROM ({source}) e
      WHERE EXISTS (SELECT 1 FROM webhook_endpoints w WHERE {_SUBSCRIBED})
     RETURNING id, workspace_id, project_id, type
-), {name}_deliveries AS (
+), outbox_deliveries AS (
     INSERT INTO webhook_deliveries (id, endpoint_id, event_id, event_type, status, attempts,
                                     next_attempt_at, created_at)
     SELECT scripe_new_id('whd'), w.id, e.id, e.type, 'pending', 0, now(), now()
-      FROM {name} e JOIN webhook_endpoints w ON {_SUBSCRIBED}
+      FROM outbox e JOIN webhook_endpoints w ON {_SUBSCRIBED}
     RETURNING id
 )"""
 
