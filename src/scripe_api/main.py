@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.metadata
 import signal
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -24,6 +23,7 @@ from scripe_api.api.openapi import install_openapi
 from scripe_api.api.router import include_routers
 from scripe_api.api.routing import Dispatch, PipelineShortcut
 from scripe_api.api.state import Services
+from scripe_api.core.release import release
 from scripe_api.observability.routes import include_metrics
 from scripe_api.resources import Resources
 from scripe_api.settings import Settings
@@ -97,10 +97,7 @@ class ScripeApp(FastAPI):
 def _release() -> str:
     """The server's release (a valid package version, what SDK generators stamp on a client);
     the API version a client pins is the `Scripe-Api-Version` header's."""
-    try:
-        return importlib.metadata.version("scripe-api")
-    except importlib.metadata.PackageNotFoundError:  # a source tree that was never installed
-        return "0.0.0"
+    return release()
 
 
 def create_app(settings: Settings) -> ScripeApp:

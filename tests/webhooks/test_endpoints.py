@@ -4,6 +4,7 @@ encrypted, rotation, URL rules, scope, isolation and idempotency."""
 from __future__ import annotations
 
 import base64
+from typing import get_args
 
 import httpx
 import pytest
@@ -11,8 +12,10 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from scripe_api.db.models import WebhookEndpoint
+from scripe_api.db.models.webhook import WEBHOOK_EVENTS
 from scripe_api.main import create_app
 from scripe_api.settings import Settings
+from scripe_api.webhooks.schemas import EventName
 from tests.assertions import assert_error
 from tests.factories import Factory, Tenant
 
@@ -251,3 +254,9 @@ async def test_scope_and_isolation(client: httpx.AsyncClient, factory: Factory) 
     assert_error(
         await client.post("/v1/webhook-endpoints", headers=narrow, json=BODY), 403, "scope_missing"
     )
+
+
+def test_the_event_names_are_one_list() -> None:
+    """The closed list is written twice (a Literal for the schemas, a tuple for the database
+    layer): they must agree."""
+    assert get_args(EventName) == WEBHOOK_EVENTS

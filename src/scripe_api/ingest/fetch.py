@@ -17,7 +17,6 @@ messages name the host at most, never the URL's path, query or credentials.
 from __future__ import annotations
 
 import asyncio
-import importlib.metadata
 import socket
 import zlib
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from urllib.parse import urldefrag, urljoin, urlsplit
 import httpx
 
 from scripe_api.core import netguard
+from scripe_api.core.release import release
 from scripe_api.jobs.errors import JobFailure
 
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
@@ -104,11 +104,7 @@ def _new_client(timeout_seconds: float) -> httpx.AsyncClient:
 
 
 def _user_agent() -> str:
-    try:
-        version = importlib.metadata.version("scripe-api")
-    except importlib.metadata.PackageNotFoundError:
-        version = "0"
-    return f"scripe-ingest/{version}"
+    return f"scripe-ingest/{release()}"
 
 
 async def _follow(

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib.metadata
 import logging
 import random
 import time
@@ -29,6 +28,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from scripe_api.core import netguard
+from scripe_api.core.release import release
 from scripe_api.db.pool import Record
 from scripe_api.observability.metrics import WEBHOOK_DELIVERIES, WEBHOOK_RESPONSE_SECONDS
 from scripe_api.resources import Resources
@@ -42,11 +42,7 @@ _JITTER = 0.1
 
 
 def _user_agent() -> str:
-    try:
-        version = importlib.metadata.version("scripe-api")
-    except importlib.metadata.PackageNotFoundError:
-        version = "0"
-    return f"scripe-webhooks/{version}"
+    return f"scripe-webhooks/{release()}"
 
 
 @dataclass(frozen=True)
