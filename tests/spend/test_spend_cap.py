@@ -283,27 +283,7 @@ async def test_a_refused_reservation_leaves_no_lock_behind(
     workspace_id = tenant.workspace.id
 
     def arguments() -> tuple[object, ...]:
-        return (
-            workspace_id,
-            None,
-            None,
-            None,
-            30.0,
-            86400.0,
-            new_id("job"),
-            "POST_GENERATION",
-            "live",
-            project.id,
-            None,
-            {"source": {"text": "x"}},
-            None,
-            None,
-            utc_now(),
-            5,
-            5,
-            "{}",
-            None,
-        )
+        return submit_arguments(workspace_id, project.id, cap=5)
 
     async with database.connection() as first:
         assert (await first.fetchrow(SUBMIT_JOB, *arguments()))["outcome"] == "created"
@@ -354,7 +334,9 @@ def submit_arguments(
         5,
         cap,
         "{}",
-        None,
+        None,  # no deadline
+        None,  # no upload
+        None,  # no source
     )
 
 
