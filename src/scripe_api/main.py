@@ -135,18 +135,24 @@ def create_app(settings: Settings) -> ScripeApp:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
-            allow_methods=["GET", "POST", "PATCH"],
+            # PUT: an upload's bytes to the URL the service signed; DELETE: webhook endpoints.
+            allow_methods=["GET", "POST", "PATCH", "PUT", "DELETE"],
             allow_headers=[
                 "Authorization",
                 "Content-Type",
                 "Idempotency-Key",
                 "Scripe-Api-Version",
+                "Cancel-After",
+                "Prefer",
+                # What EventSource sends when it reconnects (some browsers preflight it).
+                "Last-Event-ID",
             ],
             expose_headers=[
                 "X-Request-Id",
                 "Scripe-Api-Version",
                 "Idempotent-Replayed",
                 "Retry-After",
+                "Preference-Applied",
             ],
         )
     install_error_handlers(app, settings)

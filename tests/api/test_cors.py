@@ -38,6 +38,23 @@ async def test_allowed_origin_gets_cors_headers_on_pipeline_operations(
         assert missing.headers["access-control-allow-origin"] == ORIGIN
         other = await client.get("/v1/jobs", headers={**tenant.headers, "Origin": "https://x.io"})
         assert "access-control-allow-origin" not in other.headers
+        # A browser may PUT an upload's bytes to the signed URL, DELETE a webhook endpoint,
+        # resume an event stream and ask for a wait or a deadline.
+        for method, path, headers in (
+            ("PUT", "/v1/uploads/upl_x/content", "content-type"),
+            ("DELETE", "/v1/webhook-endpoints/whe_x", "authorization"),
+            ("GET", "/v1/jobs/job_x/events", "last-event-id"),
+            ("POST", "/v1/posts/generations", "authorization,prefer,cancel-after"),
+        ):
+            allowed = await client.options(
+                path,
+                headers={
+                    "Origin": ORIGIN,
+                    "Access-Control-Request-Method": method,
+                    "Access-Control-Request-Headers": headers,
+                },
+            )
+            assert allowed.status_code == 200, (method, path, allowed.text)
 
 
 async def test_without_an_allow_list_no_cors_headers(

@@ -26,7 +26,8 @@ from requests.structures import CaseInsensitiveDict
 from requests.utils import get_encoding_from_headers
 from urllib3 import HTTPResponse
 
-from scripe_api.ingest.youtube import fetch_transcript, video_id
+from scripe_api.ingest.youtube import fetch_transcript
+from scripe_api.ingest.youtube_urls import video_id
 from scripe_api.jobs.errors import JobFailure
 
 RECORDINGS = Path(__file__).parent / "youtube_recordings"
