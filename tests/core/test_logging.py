@@ -5,6 +5,7 @@ import json
 import logging
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from redis.asyncio import Redis
 
@@ -81,3 +82,28 @@ async def test_the_shared_completion_listener_never_logs_as_the_request_that_sta
     for line in lost_lines(text):
         assert line.get("request_id") in (None, ""), line
         assert "workspace_id" not in line or line["workspace_id"] is None, line
+
+
+async def test_the_http_client_never_logs_urls_or_headers_even_at_debug(
+    settings: Settings, json_log: io.StringIO
+) -> None:
+    """httpcore's DEBUG lines carry headers (a provider's key, a webhook's signatures) and
+    httpx's INFO lines the URLs we call: neither is written, whatever the level."""
+    configure_logging(settings.model_copy(update={"log_format": "json", "log_level": "debug"}))
+    root = logging.getLogger()
+    root.handlers[0].setStream(json_log)  # type: ignore[attr-defined]
+    secret = "Bearer sk-provider-secret-0123456789"
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={})
+
+    transport = httpx.MockTransport(answer)
+    async with httpx.AsyncClient(transport=transport) as client:
+        await client.post(
+            "https://hooks.example.com/x?auth=t0k3n", headers={"Authorization": secret}
+        )
+    logging.getLogger("scripe_api.test").debug("debug lines of our own are kept")
+    written = json_log.getvalue()
+    assert "debug lines of our own are kept" in written
+    assert "t0k3n" not in written
+    assert "sk-provider-secret" not in written

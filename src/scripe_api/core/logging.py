@@ -157,3 +157,8 @@ def configure_logging(settings: Settings) -> None:
     # arq's own lines (each job taken and finished, each cron run) only at DEBUG: the worker
     # logs one line per transition of a job itself (jobs.execution).
     logging.getLogger("arq").setLevel(level if level == logging.DEBUG else logging.WARNING)
+    # The HTTP client's own lines never: httpcore's DEBUG lines carry request and response
+    # headers (a provider's Authorization, a webhook's signatures), httpx's INFO line each URL
+    # we call (a receiver's URL may carry its own token). Our callers log what matters.
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
