@@ -168,6 +168,7 @@ async def test_worker_lines_name_the_job_and_never_the_provider_key(
     lines = json_lines(log)
     of_job = [line for line in lines if line.get("job_id") == job["id"]]
     assert any(line["level"] == "warning" and "HTTP 401" in line["message"] for line in of_job)
-    assert any(line["level"] == "debug" for line in of_job)
+    # Even at DEBUG the HTTP client writes nothing of its own (its lines carry headers).
+    assert not [line for line in lines if line["logger"].startswith(("httpx", "httpcore"))]
     assert API_KEY not in log.read_text()
     assert API_KEY not in json.dumps(failed)
