@@ -16,6 +16,7 @@ from scripe_api.knowledge.runner import run_text_ingest
 from scripe_api.providers.registry import ProviderRegistry
 from scripe_api.resources import Resources
 from scripe_api.settings import Settings
+from scripe_api.uploads.storage import open_storage
 
 
 def build_deps(settings: Settings, providers: ProviderRegistry | None = None) -> WorkerDeps:
@@ -31,4 +32,5 @@ def build_deps(settings: Settings, providers: ProviderRegistry | None = None) ->
             "SOURCE_INGEST_FILE": run_source_ingest,
         },
         provider_slots=asyncio.Semaphore(settings.provider_concurrency),
+        storage=open_storage(settings),
     )

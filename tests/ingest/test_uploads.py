@@ -30,6 +30,7 @@ from tests.ingest.fixtures_documents import write_zip_bomb_docx
 from tests.jobs.calls import get_job, poll_job
 from tests.providers.fake_api import Reply, fake_api
 from tests.workers_support import running_worker, worker_deps
+from workers.jobs.purge_uploads import purge_uploads
 
 MARKDOWN = "text/markdown"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -415,3 +416,27 @@ async def test_an_expired_upload_url_is_refused(settings: Settings, factory: Fac
             await asyncio.sleep(0.05)
         late = await put(client, upload, b"too late", "text/plain")
         assert_error(late, 403, "upload_url_invalid")
+
+
+async def test_bytes_never_used_are_deleted_after_the_retention(
+    settings: Settings, factory: Factory, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    tenant = await factory.tenant()
+    async with served(settings) as url, httpx.AsyncClient(base_url=url) as client:
+        upload_id = await uploaded(client, tenant, b"Never referenced.", "text/plain")
+    stored = settings.uploads_dir / tenant.workspace.id / upload_id
+    assert stored.exists()
+    brief = settings.model_copy(update={"upload_retention_hours": 0.0001})  # 0.36 s
+    deadline = time.monotonic() + 10
+    async with worker_deps(brief) as deps:
+        while upload_id not in await _purged(sessionmaker):
+            assert time.monotonic() < deadline, "the upload was never purged"
+            await purge_uploads({"deps": deps})
+            await asyncio.sleep(0.1)
+    assert not stored.exists()
+
+
+async def _purged(sessionmaker: async_sessionmaker[AsyncSession]) -> set[str]:
+    async with sessionmaker() as session:
+        rows = await session.execute(text("SELECT id FROM uploads WHERE purged_at IS NOT NULL"))
+    return set(rows.scalars().all())

@@ -9,7 +9,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from redis.asyncio import Redis
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from scripe_api.auth.principal import Principal
@@ -31,6 +31,8 @@ from tests.webhooks.support import (
     service,
     wait_for_deliveries,
 )
+from tests.workers_support import worker_deps
+from workers.jobs.purge_webhooks import purge_webhooks
 
 JOB_EVENTS = ["job.completed", "job.failed", "post.created", "knowledge.indexed"]
 
@@ -188,3 +190,28 @@ def _principal(workspace_id: str) -> Principal:
         scopes=frozenset({"notes:write"}),
         mode="live",
     )
+
+
+async def test_events_past_the_retention_go_with_their_deliveries(
+    settings: Settings, factory: Factory, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    tenant = await factory.tenant()
+    project = await factory.project(tenant.workspace.id)
+    async with receiving() as receiver, service(settings) as client:
+        endpoint = await create_endpoint(client, tenant, receiver.url, ["note.created"])
+        await create_note(client, tenant, project.id)
+        await create_note(client, tenant, project.id)
+        log = await wait_for_deliveries(client, tenant, endpoint["id"], "succeeded", 2)
+        old, recent = log[1], log[0]
+        async with sessionmaker() as session, session.begin():
+            await session.execute(
+                text(
+                    "UPDATE webhook_events SET created_at = now() - interval '31 days' "
+                    "WHERE id = :id"
+                ),
+                {"id": old["eventId"]},
+            )
+        async with worker_deps(settings) as deps:
+            assert await purge_webhooks({"deps": deps}) == 1
+        kept = await deliveries(client, tenant, endpoint["id"])
+    assert [one["id"] for one in kept] == [recent["id"]]

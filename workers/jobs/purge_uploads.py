@@ -9,7 +9,6 @@ from typing import Any
 
 from scripe_api.jobs.execution import WorkerDeps
 from scripe_api.uploads import repository
-from scripe_api.uploads.storage import open_storage
 
 logger = logging.getLogger(__name__)
 
@@ -17,8 +16,6 @@ logger = logging.getLogger(__name__)
 async def purge_uploads(ctx: dict[str, Any]) -> int:
     deps: WorkerDeps = ctx["deps"]
     settings = deps.resources.settings
-    if deps.storage is None:
-        deps.storage = open_storage(settings)
     async with deps.resources.database.connection() as connection:
         rows = await repository.purgeable(connection, settings.upload_retention_hours * 3600)
     purged: list[str] = []

@@ -64,6 +64,13 @@ class Gatekeeper:
 
     async def admit(self, request: Request, access: Access) -> Admission:
         principal = await self.authenticator.authenticate(request.headers.get("authorization"))
+        return await self.admit_principal(request, principal, access)
+
+    async def admit_principal(
+        self, request: Request, principal: Principal, access: Access
+    ) -> Admission:
+        """The checks after authentication (plan, scope, rate limit), for a principal found
+        by `admit` or another way (an event-stream token's key)."""
         if principal.plan not in self.api_plans:
             raise PlanNotEligible(
                 f"The {principal.plan} plan does not include API access; upgrade to "

@@ -26,7 +26,6 @@ from scripe_api.providers.transcription import Transcriber
 from scripe_api.sources.repository import CREATED_SOURCE_EVENT, SAVE_FILE_SOURCE, SOURCE_RESULT
 from scripe_api.spend import service as spend
 from scripe_api.uploads.schemas import MEDIA_TYPES
-from scripe_api.uploads.storage import Storage, open_storage
 
 TRANSCRIPTION_UNAVAILABLE = JobFailure(
     "transcription_unavailable",
@@ -38,12 +37,6 @@ TRANSCRIPTION_UNAVAILABLE = JobFailure(
 def _require_project(job: ClaimedJob) -> None:
     if job.project_id is not None and not job.has_project:
         raise JobFailure("project_unavailable", "The project has been deleted.", transient=False)
-
-
-def _storage(deps: WorkerDeps) -> Storage:
-    if deps.storage is None:
-        deps.storage = open_storage(deps.resources.settings)
-    return deps.storage
 
 
 async def _upload_text(
@@ -62,7 +55,7 @@ async def _upload_text(
     if is_media and job.paid_output is not None:
         # An earlier attempt paid for this transcript: never paid twice.
         return job.paid_output["text"], job.paid_output.get("durationSeconds")
-    storage = _storage(deps)
+    storage = deps.storage
     await progress(0.2, "Reading the file")
     with tempfile.TemporaryDirectory(prefix="scripe-ingest-") as folder:
         path = Path(folder) / "upload"

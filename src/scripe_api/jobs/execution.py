@@ -119,10 +119,11 @@ Handler = Callable[["WorkerDeps", ClaimedJob, int, Progress], Awaitable[Outcome]
 class WorkerDeps:
     resources: Resources
     providers: ProviderRegistry
+    # Where uploaded files are read from.
+    storage: Storage
     handlers: dict[str, Handler] = field(default_factory=dict)
     provider_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(8))
-    # Where uploaded files are read from (opened on first use).
-    storage: Storage | None = None
+
     # The HTTP session YouTube transcripts are fetched through (None: a new one per fetch).
     youtube_http: requests.Session | None = None
     # Called when a job's end queued webhook deliveries (wakes this process's dispatcher).

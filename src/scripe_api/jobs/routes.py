@@ -18,7 +18,7 @@ from scripe_api.api.openapi import CANCELLED_JOB_LINKS, JOB_RESULT_LINKS, error_
 from scripe_api.api.pipeline import GuardedRoute
 from scripe_api.api.schemas import Envelope, ListEnvelope, json_response
 from scripe_api.auth.principal import Principal
-from scripe_api.core.errors import NotFound, PlanNotEligible, ScopeMissing
+from scripe_api.core.errors import NotFound
 from scripe_api.jobs import service
 from scripe_api.jobs.errors import NotCancellable
 from scripe_api.jobs.schemas import JobEventsTokenRead, JobRead
@@ -141,21 +141,7 @@ async def admit_job_events_reader(
     if token is None or "authorization" in request.headers:
         return (await gatekeeper.admit(request, _JOB_EVENTS_ACCESS)).principal
     principal = await _stream_tokens(services).principal_for(token, job_id)
-    if principal.plan not in gatekeeper.api_plans:
-        raise PlanNotEligible(
-            f"The {principal.plan} plan does not include API access; upgrade to ADVANCED or above."
-        )
-    if not principal.has_any_scope(JOB_READ_SCOPES):
-        raise ScopeMissing(
-            f"This endpoint requires one of these scopes: {', '.join(JOB_READ_SCOPES)}.",
-            details={"required": list(JOB_READ_SCOPES)},
-        )
-    request.state.principal = principal  # later lines of this request's log name it
-    headers, _ = await gatekeeper.limits.admit(
-        principal.workspace_id, principal.plan, _JOB_EVENTS_ACCESS.bucket, None
-    )
-    request.state.response_headers.update(headers)
-    return principal
+    return (await gatekeeper.admit_principal(request, principal, _JOB_EVENTS_ACCESS)).principal
 
 
 JobEventsReader = Annotated[Principal, Depends(admit_job_events_reader)]

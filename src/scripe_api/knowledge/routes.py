@@ -16,7 +16,7 @@ from scripe_api.jobs.schemas import JobRead
 from scripe_api.knowledge.schemas import KnowledgeCreate
 from scripe_api.knowledge.service import job_type_of, knowledge_request
 from scripe_api.uploads.errors import UploadConsumed
-from scripe_api.uploads.service import Reservation, reservation_for, settle_upload
+from scripe_api.uploads.service import prepare_upload
 
 router = APIRouter(route_class=GuardedRoute, tags=["knowledge"])
 
@@ -49,12 +49,13 @@ async def create_knowledge(
     `result.documentId` names the document, and its most relevant passages are used by the
     next post generations."""
     job_type = job_type_of(body)
-    reservation = Reservation()
-    if body.type == "file" and body.upload_id is not None:
-        await settle_upload(services.database, services.storage, principal, body.upload_id)
-        reservation = await reservation_for(
-            services.database, services.settings, principal, body.upload_id
-        )
+    reservation = await prepare_upload(
+        services.database,
+        services.storage,
+        services.settings,
+        principal,
+        body.upload_id if body.type == "file" else None,
+    )
     estimate_ms = await services.estimates.estimate_ms(job_type)
     return await submitted_response(
         request,

@@ -18,7 +18,7 @@ from scripe_api.jobs.schemas import JobRead
 from scripe_api.sources import service
 from scripe_api.sources.schemas import SourceCreate, SourceRead
 from scripe_api.uploads.errors import UploadConsumed, UploadNotCompleted
-from scripe_api.uploads.service import Reservation, reservation_for, settle_upload
+from scripe_api.uploads.service import prepare_upload
 
 router = APIRouter(route_class=GuardedRoute, tags=["sources"])
 
@@ -55,12 +55,9 @@ async def create_source(
     `uploadId` (PDF, DOCX, text, Markdown, HTML, audio or video) answers `202` with a
     SOURCE_INGEST_FILE Job that extracts (or transcribes) its text."""
     if body.type == "file":
-        reservation = Reservation()
-        if body.upload_id is not None:
-            await settle_upload(services.database, services.storage, principal, body.upload_id)
-            reservation = await reservation_for(
-                services.database, services.settings, principal, body.upload_id
-            )
+        reservation = await prepare_upload(
+            services.database, services.storage, services.settings, principal, body.upload_id
+        )
         estimate_ms = await services.estimates.estimate_ms("SOURCE_INGEST_FILE")
         return await submitted_response(
             request,

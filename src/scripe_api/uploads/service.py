@@ -15,7 +15,7 @@ from scripe_api.auth.principal import Principal
 from scripe_api.core.clock import utc_now
 from scripe_api.core.errors import InvalidRequest, PayloadTooLarge, Unprocessable
 from scripe_api.core.ids import new_id
-from scripe_api.db.pool import Connection, Database, Record
+from scripe_api.db.pool import Database, Record
 from scripe_api.db.transaction import UnitOfWork
 from scripe_api.settings import Settings
 from scripe_api.spend.service import cap_for
@@ -185,36 +185,33 @@ class Reservation:
     cap_cents: int | None = None
 
 
-async def reservation_for(
-    database: Database, settings: Settings, principal: Principal, upload_id: str
+async def prepare_upload(
+    database: Database,
+    storage: Storage,
+    settings: Settings,
+    principal: Principal,
+    upload_id: str | None,
 ) -> Reservation:
+    """Before a submit that references an upload: the upload settled (`_settle`), and what
+    the submit reserves for it (a recording's transcription). No connection is held while
+    the store is asked."""
+    if upload_id is None:
+        return Reservation()
     async with database.connection(principal.workspace_id) as connection:
         upload = await repository.get_in_workspace(connection, principal.workspace_id, upload_id)
-    if upload is None or upload["content_type"] not in MEDIA_TYPES:
+    if upload is None:
+        return Reservation()  # the submit answers 404
+    await _settle(database, storage, upload)
+    if upload["content_type"] not in MEDIA_TYPES:
         return Reservation()
     return Reservation(settings.transcription_estimate_cents, cap_for(settings, principal.plan))
 
 
-async def settle_upload(
-    database: Database, storage: Storage, principal: Principal, upload_id: str
-) -> None:
-    """`settle` in its own short transaction, before a submit that references the upload."""
-    if storage.serves_puts:
-        return
-    async with database.connection(principal.workspace_id) as connection:
-        await settle(connection, storage, principal.workspace_id, upload_id)
-
-
-async def settle(
-    connection: Connection, storage: Storage, workspace_id: str, upload_id: str
-) -> None:
-    """Before a source or a document consumes an upload: with an S3-compatible store the PUT
-    went to the store, so the upload is completed here once its object is there (and within
-    its size; an object over it is deleted). The consumption itself is the submit's."""
-    if storage.serves_puts:
-        return
-    upload = await repository.get_in_workspace(connection, workspace_id, upload_id)
-    if upload is None or upload["status"] != "pending":
+async def _settle(database: Database, storage: Storage, upload: Record) -> None:
+    """With an S3-compatible store the PUT went to the store: the upload is completed here
+    once its object is there (of the minted type and within its size; an object that is not
+    is deleted). The consumption itself is the submit's."""
+    if storage.serves_puts or upload["status"] != "pending":
         return
     stored = await storage.stat(upload["storage_key"])
     if stored is None:
@@ -235,4 +232,5 @@ async def settle(
             f"The uploaded file is over this upload's {upload['max_size_bytes']} bytes; it was "
             "deleted."
         )
-    await repository.complete(connection, upload_id, stored.size)
+    async with database.connection() as connection:
+        await repository.complete(connection, upload["id"], stored.size)

@@ -29,6 +29,7 @@ import httpx
 
 from scripe_api.core import netguard
 from scripe_api.core.release import release
+from scripe_api.core.sealing import Unreadable
 from scripe_api.db.pool import Record
 from scripe_api.observability.metrics import WEBHOOK_DELIVERIES, WEBHOOK_RESPONSE_SECONDS
 from scripe_api.resources import Resources
@@ -83,6 +84,7 @@ class Dispatcher:
         self._settings = resources.settings
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
+        self._sealer = secrets.sealer(self._settings)
         self._in_flight: set[asyncio.Task[None]] = set()
         self._task: asyncio.Task[None] | None = None
         self._client = httpx.AsyncClient(
@@ -159,15 +161,13 @@ class Dispatcher:
         await self._record(row, attempt)
 
     def _secrets(self, row: Record) -> list[str]:
-        found = [secrets.decrypt(self._settings, row["secret_ciphertext"])]
-        if row["previous_secret_ciphertext"] is not None:
-            found.append(secrets.decrypt(self._settings, row["previous_secret_ciphertext"]))
-        return found
+        sealed = [row["secret_ciphertext"], row["previous_secret_ciphertext"]]
+        return [self._sealer.unseal(value).decode() for value in sealed if value is not None]
 
     async def _send(self, row: Record) -> Attempt:
         try:
             signing = self._secrets(row)
-        except secrets.SecretUnreadable as error:
+        except Unreadable as error:
             return Attempt(error=f"the signing secret cannot be read ({error})")
         try:
             target = await netguard.resolve(

@@ -16,14 +16,12 @@ import hmac
 import os
 from collections.abc import Sequence
 
-from scripe_api.core.sealing import Sealer, Unreadable
+from scripe_api.core.sealing import Sealer
 from scripe_api.settings import Settings
 
 PREFIX = "whsec_"
 _SECRET_BYTES = 24
 _CONTEXT = b"scripe-webhook-secrets"
-
-SecretUnreadable = Unreadable
 
 
 def new_secret() -> str:
@@ -40,11 +38,6 @@ def sealer(settings: Settings) -> Sealer:
 
 def encrypt(settings: Settings, secret: str) -> str:
     return sealer(settings).seal(secret.encode())
-
-
-def decrypt(settings: Settings, ciphertext: str) -> str:
-    """The secret; `SecretUnreadable` when its server secret version is gone."""
-    return sealer(settings).unseal(ciphertext).decode()
 
 
 def sign(secrets: Sequence[str], message_id: str, timestamp: int, body: bytes) -> str:
